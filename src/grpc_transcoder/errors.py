@@ -1,0 +1,213 @@
+"""The one error path: every failure becomes a gRPC status, an HTTP status and a JSON body.
+
+Exception hierarchy::
+
+    TranscoderError                 answered to the caller; carries a gRPC code and details
+    ├── NotReadyError               descriptors could not be loaded (503)
+    ├── RouteNotFoundError          no route for the path (404)
+    ├── MethodNotAllowedError       the path exists under other HTTP methods (405 + Allow)
+    ├── RequestError                the request cannot be decoded (400, 413, 415)
+    ├── BackendError                the backend answered with a non-OK status
+    └── NoBackendError              no backend configured for the service (503)
+
+    ConfigurationError              bad settings or descriptors, found at cold start
+    └── DescriptorError             every problem found in one pass over the descriptor sets
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+JsonObject = dict[str, Any]
+
+BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
+REQUEST_INFO_TYPE = "type.googleapis.com/google.rpc.RequestInfo"
+
+
+class Code(enum.IntEnum):
+    """The gRPC status codes (google.rpc.Code)."""
+
+    OK = 0
+    CANCELLED = 1
+    UNKNOWN = 2
+    INVALID_ARGUMENT = 3
+    DEADLINE_EXCEEDED = 4
+    NOT_FOUND = 5
+    ALREADY_EXISTS = 6
+    PERMISSION_DENIED = 7
+    RESOURCE_EXHAUSTED = 8
+    FAILED_PRECONDITION = 9
+    ABORTED = 10
+    OUT_OF_RANGE = 11
+    UNIMPLEMENTED = 12
+    INTERNAL = 13
+    UNAVAILABLE = 14
+    DATA_LOSS = 15
+    UNAUTHENTICATED = 16
+
+
+# The standard gRPC-to-HTTP mapping (google/rpc/code.proto, grpc-gateway's HTTPStatusFromCode).
+HTTP_STATUS: Mapping[int, int] = {
+    Code.OK: 200,
+    Code.CANCELLED: 499,  # client closed request (nginx's non-standard code)
+    Code.UNKNOWN: 500,
+    Code.INVALID_ARGUMENT: 400,
+    Code.DEADLINE_EXCEEDED: 504,
+    Code.NOT_FOUND: 404,
+    Code.ALREADY_EXISTS: 409,
+    Code.PERMISSION_DENIED: 403,
+    Code.RESOURCE_EXHAUSTED: 429,
+    Code.FAILED_PRECONDITION: 400,  # not 412: the reference reserves 412 for HTTP preconditions
+    Code.ABORTED: 409,
+    Code.OUT_OF_RANGE: 400,
+    Code.UNIMPLEMENTED: 501,
+    Code.INTERNAL: 500,
+    Code.UNAVAILABLE: 503,
+    Code.DATA_LOSS: 500,
+    Code.UNAUTHENTICATED: 401,
+}
+
+
+def http_status(code: int) -> int:
+    """The HTTP status for a gRPC code; codes outside the table map to 500."""
+    return HTTP_STATUS.get(code, 500)
+
+
+def code_name(code: int) -> str:
+    """The canonical name of a gRPC code (`UNKNOWN` for numbers outside the enum)."""
+    try:
+        return Code(code).name
+    except ValueError:
+        return Code.UNKNOWN.name
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    """One problem with one field of a request, as in google.rpc.BadRequest."""
+
+    field: str
+    description: str
+
+
+class TranscoderError(Exception):
+    """A failure answered to the caller with a gRPC status and its HTTP equivalent.
+
+    `details` are error details already in their JSON form (objects with an `@type`).
+    `status` overrides the HTTP status derived from the code (405, 413, 415).
+    """
+
+    code: Code = Code.UNKNOWN
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        details: Sequence[JsonObject] = (),
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.grpc_code: int = self.code if code is None else code
+        self.details = list(details)
+        self.status = http_status(self.grpc_code) if status is None else status
+        self.headers: dict[str, str] = dict(headers or {})
+
+
+class NotReadyError(TranscoderError):
+    code = Code.UNAVAILABLE
+
+
+class RouteNotFoundError(TranscoderError):
+    code = Code.NOT_FOUND
+
+
+class MethodNotAllowedError(TranscoderError):
+    code = Code.UNIMPLEMENTED
+
+    def __init__(self, message: str, *, allow: Sequence[str]) -> None:
+        super().__init__(message, status=405, headers={"allow": ", ".join(allow)})
+        self.allow = tuple(allow)
+
+
+class RequestError(TranscoderError):
+    """The request cannot be turned into a request message.
+
+    Field violations are reported together in one google.rpc.BadRequest detail.
+    """
+
+    code = Code.INVALID_ARGUMENT
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        violations: Sequence[FieldViolation] = (),
+        status: int | None = None,
+        code: int | None = None,
+    ) -> None:
+        details = [bad_request_detail(violations)] if violations else []
+        super().__init__(message, code=code, details=details, status=status)
+        self.violations = tuple(violations)
+
+
+class BackendError(TranscoderError):
+    """The backend answered with a non-OK status (details already rendered as JSON)."""
+
+
+class NoBackendError(TranscoderError):
+    code = Code.UNAVAILABLE
+
+
+class ConfigurationError(Exception):
+    """A setting or a descriptor set is unusable; raised at cold start, never per request."""
+
+
+class DescriptorError(ConfigurationError):
+    """Every problem found while loading descriptor sets, reported together."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} in the descriptor sets"
+        super().__init__(head + ": " + "; ".join(self.problems))
+
+
+def bad_request_detail(violations: Sequence[FieldViolation]) -> JsonObject:
+    """A google.rpc.BadRequest detail in its JSON form."""
+    return {
+        "@type": BAD_REQUEST_TYPE,
+        "fieldViolations": [{"field": v.field, "description": v.description} for v in violations],
+    }
+
+
+def request_info_detail(request_id: str) -> JsonObject:
+    """A google.rpc.RequestInfo detail naming the request, for errors the caller must report."""
+    return {"@type": REQUEST_INFO_TYPE, "requestId": request_id, "servingData": ""}
+
+
+def error_body(error: TranscoderError, *, google_format: bool = False) -> bytes:
+    """The JSON body of an error response.
+
+    The default shape is grpc-gateway's `{"code", "message", "details"}`; with
+    `google_format` it is Google's `{"error": {"code", "message", "status", "details"}}`,
+    where `code` is the HTTP status.
+    """
+    if google_format:
+        payload: JsonObject = {
+            "error": {
+                "code": error.status,
+                "message": error.message,
+                "status": code_name(error.grpc_code),
+                "details": error.details,
+            }
+        }
+    else:
+        payload = {"code": error.grpc_code, "message": error.message, "details": error.details}
+    return orjson.dumps(payload)

@@ -1,0 +1,418 @@
+"""Settings: every `TRANSCODER_*` environment variable, read in one place at cold start.
+
+Input: a mapping of environment variables. Output: a frozen `Settings`. Every setting has a
+named default here; `SETTINGS` lists them for the README and for the template check.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+import orjson
+
+from grpc_transcoder.errors import ConfigurationError
+
+PREFIX = "TRANSCODER_"
+
+
+class UnknownFields(enum.Enum):
+    """What to do with JSON fields or query parameters the request message does not have."""
+
+    REJECT = "reject"
+    IGNORE = "ignore"
+
+
+class ErrorFormat(enum.Enum):
+    """The shape of error bodies."""
+
+    STATUS = "status"  # {"code", "message", "details"} as grpc-gateway and Envoy answer
+    GOOGLE = "google"  # {"error": {"code", "message", "status", "details"}} as Google APIs answer
+
+
+class Passthrough(enum.Enum):
+    """Which services accept binary (protobuf, gRPC-Web) pass-through calls."""
+
+    OFF = "off"
+    KNOWN = "known"  # services in the loaded descriptors
+    ALL = "all"  # any service a backend pattern matches, including unknown ones
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The parsed settings; field names are the variable names without the prefix, lower-cased."""
+
+    descriptors: tuple[str, ...] = ()
+    backends: tuple[tuple[str, str], ...] = ()
+    descriptors_ttl: float = 0.0
+    descriptors_retry_seconds: float = 5.0
+    default_routes: bool = True
+    default_routes_for_annotated: bool = True
+    base_path: str = "/"
+    max_request_bytes: int = 4 * 1024 * 1024
+    max_response_bytes: int = 4 * 1024 * 1024
+    unknown_query_parameters: UnknownFields = UnknownFields.REJECT
+    ignored_query_parameters: frozenset[str] = frozenset()
+    unknown_json_fields: UnknownFields = UnknownFields.REJECT
+    enum_case_insensitive: bool = False
+    json_use_proto_names: bool = False
+    json_omit_unpopulated: bool = False
+    json_enums_as_ints: bool = False
+    error_format: ErrorFormat = ErrorFormat.STATUS
+    max_deadline: tuple[tuple[str, float], ...] = (("*", 30.0),)
+    deadline_margin_ms: int = 500
+    min_deadline_ms: int = 50
+    channel_idle_seconds: float = 30.0
+    keepalive_time_ms: int = 10_000
+    keepalive_timeout_ms: int = 3_000
+    tls_ca_file: str = ""
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_server_name: str = ""
+    forward_headers: frozenset[str] = frozenset()
+    authorizer_metadata: tuple[tuple[str, str], ...] = ()
+    idempotent_methods: frozenset[str] = frozenset()
+    log_level: str = "INFO"
+    metrics: bool = True
+    metrics_namespace: str = "grpc-transcoder"
+    health_path: str = ""
+    health_check_backends: bool = False
+    openapi_path: str = ""
+    passthrough: Passthrough = Passthrough.KNOWN
+    hooks: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """How one variable is parsed and documented."""
+
+    name: str
+    parse: Callable[[str, str], Any]
+    doc: str
+
+
+def _text(_name: str, raw: str) -> str:
+    return raw.strip()
+
+
+def _list(_name: str, raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _lower_set(name: str, raw: str) -> frozenset[str]:
+    return frozenset(item.lower() for item in _list(name, raw))
+
+
+def _set(name: str, raw: str) -> frozenset[str]:
+    return frozenset(_list(name, raw))
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigurationError(f"{name}: expected true or false, got {raw!r}")
+
+
+def _number(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}: expected a number, got {raw!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise ConfigurationError(f"{name}: expected a finite number >= 0, got {raw!r}")
+    return value
+
+
+def _integer(name: str, raw: str) -> int:
+    try:
+        value = int(raw.strip().replace("_", ""))
+    except ValueError:
+        raise ConfigurationError(f"{name}: expected a whole number, got {raw!r}") from None
+    if value < 0:
+        raise ConfigurationError(f"{name}: expected a whole number >= 0, got {raw!r}")
+    return value
+
+
+def _choice(enum_type: type[enum.Enum]) -> Callable[[str, str], Any]:
+    def parse(name: str, raw: str) -> Any:
+        try:
+            return enum_type(raw.strip().lower())
+        except ValueError:
+            allowed = ", ".join(str(member.value) for member in enum_type)
+            raise ConfigurationError(f"{name}: expected one of {allowed}, got {raw!r}") from None
+
+    return parse
+
+
+def _json_object(name: str, raw: str) -> dict[str, Any]:
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ConfigurationError(f"{name}: invalid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{name}: expected a JSON object, got {raw!r}")
+    return value
+
+
+def _backends(name: str, raw: str) -> tuple[tuple[str, str], ...]:
+    """One target for every service, or a JSON object of service pattern -> target."""
+    raw = raw.strip()
+    if not raw:
+        return ()
+    if not raw.startswith("{"):
+        return (("*", raw),)
+    pairs = _json_object(name, raw).items()
+    for pattern, target in pairs:
+        if not isinstance(target, str) or not target.strip():
+            raise ConfigurationError(f"{name}: the target of {pattern!r} must be a string")
+    return tuple((pattern.strip(), str(target).strip()) for pattern, target in pairs)
+
+
+def _deadlines(name: str, raw: str) -> tuple[tuple[str, float], ...]:
+    """Seconds for every service, or a JSON object of service pattern -> seconds."""
+    raw = raw.strip()
+    if not raw.startswith("{"):
+        return (("*", _positive(name, raw)),)
+    pairs = tuple(
+        (str(k).strip(), _positive(name, str(v))) for k, v in _json_object(name, raw).items()
+    )
+    return pairs if any(pattern == "*" for pattern, _ in pairs) else (*pairs, ("*", 30.0))
+
+
+def _positive(name: str, raw: str) -> float:
+    value = _number(name, raw)
+    if value == 0:
+        raise ConfigurationError(f"{name}: expected a number > 0, got {raw!r}")
+    return value
+
+
+def _claims(name: str, raw: str) -> tuple[tuple[str, str], ...]:
+    """A JSON object mapping an authorizer field path to a metadata key."""
+    if not raw.strip():
+        return ()
+    pairs = tuple((str(k), str(v).lower()) for k, v in _json_object(name, raw).items())
+    for _, key in pairs:
+        if not key or key.startswith("grpc-") or not key.isascii():
+            raise ConfigurationError(f"{name}: {key!r} cannot be a metadata key")
+    return pairs
+
+
+def _log_level(name: str, raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ConfigurationError(f"{name}: expected DEBUG, INFO, WARNING or ERROR, got {raw!r}")
+    return level
+
+
+def _path(name: str, raw: str) -> str:
+    path = raw.strip()
+    if path and not path.startswith("/"):
+        raise ConfigurationError(f"{name}: expected a path starting with '/', got {raw!r}")
+    return path
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "DESCRIPTORS",
+        _list,
+        "Comma-separated FileDescriptorSet locations: a file, a directory (every *.binpb, *.pb, *.desc), s3://bucket/key[?versionId=...] or s3://bucket/prefix/.",
+    ),
+    Setting(
+        "BACKENDS",
+        _backends,
+        "One target for all services, or a JSON object mapping a service name, a package wildcard (`library.v1.*`) or `*` to a target. Targets: `host:port`, `grpc://host:port`, `grpcs://host:port` (TLS).",
+    ),
+    Setting(
+        "DESCRIPTORS_TTL",
+        _number,
+        "Seconds after which a warm container revalidates its S3 descriptor sources (ETag) and swaps in a changed set; 0 turns it off.",
+    ),
+    Setting(
+        "DESCRIPTORS_RETRY_SECONDS",
+        _number,
+        "First wait before retrying descriptors that failed to load; doubles on each failure up to 5 minutes.",
+    ),
+    Setting(
+        "DEFAULT_ROUTES",
+        _bool,
+        "Add `POST /<package>.<Service>/<Method>` (body `*`) for every method.",
+    ),
+    Setting(
+        "DEFAULT_ROUTES_FOR_ANNOTATED",
+        _bool,
+        "Also add the default route for methods that have google.api.http rules.",
+    ),
+    Setting(
+        "BASE_PATH",
+        _path,
+        "A path prefix stripped before routing (a REST API base path mapping or a named HTTP API stage).",
+    ),
+    Setting(
+        "MAX_REQUEST_BYTES",
+        _integer,
+        "Largest accepted request body after base64 decoding; larger bodies answer 413.",
+    ),
+    Setting(
+        "MAX_RESPONSE_BYTES",
+        _integer,
+        "Largest response body; a larger backend answer becomes an error (Lambda's limit is 6 MB).",
+    ),
+    Setting(
+        "UNKNOWN_QUERY_PARAMETERS",
+        _choice(UnknownFields),
+        "`reject` (400 naming them) or `ignore` query parameters that match no field.",
+    ),
+    Setting(
+        "IGNORED_QUERY_PARAMETERS",
+        _set,
+        "Comma-separated query parameter names always ignored (e.g. `api_key,access_token`).",
+    ),
+    Setting(
+        "UNKNOWN_JSON_FIELDS",
+        _choice(UnknownFields),
+        "`reject` (400 naming the field path) or `ignore` unknown JSON fields in request bodies.",
+    ),
+    Setting(
+        "ENUM_CASE_INSENSITIVE",
+        _bool,
+        "Accept enum names in any letter case in query parameters and form bodies.",
+    ),
+    Setting(
+        "JSON_USE_PROTO_NAMES",
+        _bool,
+        "Print proto field names instead of lowerCamelCase JSON names (Envoy: preserve_proto_field_names).",
+    ),
+    Setting(
+        "JSON_OMIT_UNPOPULATED",
+        _bool,
+        "Omit fields that hold their zero value (Envoy: the inverse of always_print_primitive_fields).",
+    ),
+    Setting("JSON_ENUMS_AS_INTS", _bool, "Print enums as numbers (Envoy: print_enums_as_ints)."),
+    Setting(
+        "ERROR_FORMAT",
+        _choice(ErrorFormat),
+        "`status` for `{code, message, details}`, `google` for `{error: {code, message, status, details}}`.",
+    ),
+    Setting(
+        "MAX_DEADLINE",
+        _deadlines,
+        "Longest call deadline in seconds, for all services or as a JSON object of service pattern -> seconds.",
+    ),
+    Setting(
+        "DEADLINE_MARGIN_MS",
+        _integer,
+        "Milliseconds of the Lambda's remaining time kept back for encoding the answer.",
+    ),
+    Setting(
+        "MIN_DEADLINE_MS",
+        _integer,
+        "Below this many milliseconds of budget the call is not made and 504 answers at once.",
+    ),
+    Setting(
+        "CHANNEL_IDLE_SECONDS",
+        _number,
+        "A channel idle for longer is replaced by a fresh connection before the next call (load balancers drop idle connections after 350 s).",
+    ),
+    Setting(
+        "KEEPALIVE_TIME_MS",
+        _integer,
+        "Interval of HTTP/2 keepalive pings on busy connections; keep it above the server's minimum ping interval.",
+    ),
+    Setting(
+        "KEEPALIVE_TIMEOUT_MS",
+        _integer,
+        "A ping unanswered for this long marks the connection dead.",
+    ),
+    Setting(
+        "TLS_CA_FILE",
+        _text,
+        "PEM bundle of the CA that signed the backends' certificates (default: system roots).",
+    ),
+    Setting("TLS_CERT_FILE", _text, "PEM client certificate for mutual TLS."),
+    Setting("TLS_KEY_FILE", _text, "PEM private key of the client certificate."),
+    Setting(
+        "TLS_SERVER_NAME", _text, "Authority and TLS server name to use instead of the target host."
+    ),
+    Setting(
+        "FORWARD_HEADERS",
+        _lower_set,
+        "Comma-separated request headers forwarded as metadata, in addition to `authorization` and `Grpc-Metadata-*`.",
+    ),
+    Setting(
+        "AUTHORIZER_METADATA",
+        _claims,
+        "JSON object mapping an authorizer field path (e.g. `jwt.claims.sub`, `lambda.tenant`) to a metadata key.",
+    ),
+    Setting(
+        "IDEMPOTENT_METHODS",
+        _set,
+        "Comma-separated `package.Service/Method` names retried on UNAVAILABLE like GET routes.",
+    ),
+    Setting("LOG_LEVEL", _log_level, "DEBUG, INFO, WARNING or ERROR."),
+    Setting("METRICS", _bool, "Write CloudWatch Embedded Metric Format records to the log."),
+    Setting("METRICS_NAMESPACE", _text, "CloudWatch namespace of the metrics."),
+    Setting("HEALTH_PATH", _path, "Path answering a health report (empty: off)."),
+    Setting(
+        "HEALTH_CHECK_BACKENDS",
+        _bool,
+        "Include each backend's grpc.health.v1 status in the health report.",
+    ),
+    Setting(
+        "OPENAPI_PATH",
+        _path,
+        "Path serving the OpenAPI document generated from the descriptors (empty: off).",
+    ),
+    Setting(
+        "PASSTHROUGH",
+        _choice(Passthrough),
+        "Binary pass-through: `off`, `known` (services in the descriptors) or `all`.",
+    ),
+    Setting(
+        "HOOKS",
+        _text,
+        "Python module (packaged with the function) defining request and response hooks.",
+    ),
+)
+
+NAMES: frozenset[str] = frozenset(PREFIX + setting.name for setting in SETTINGS)
+
+
+def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from keyword arguments, then the environment, then the defaults.
+
+    Raises ConfigurationError naming the variable for a value that cannot be parsed.
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        key = setting.name.lower()
+        if key in overrides:
+            values[key] = overrides.pop(key)
+        elif (raw := env.get(PREFIX + setting.name)) is not None:
+            values[key] = setting.parse(PREFIX + setting.name, raw)
+    if overrides:
+        raise TypeError(f"unknown settings: {', '.join(sorted(overrides))}")
+    return Settings(**values)
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(variable, default, description) for every setting, for the README."""
+    defaults = {f.name: getattr(Settings(), f.name) for f in fields(Settings)}
+    return [(PREFIX + s.name, _show(defaults[s.name.lower()]), s.doc) for s in SETTINGS]
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple | frozenset):
+        items = [f"{v[0]}={v[1]}" if isinstance(v, tuple) else str(v) for v in value]
+        return ",".join(sorted(items)) if items else "(empty)"
+    return str(value) if value != "" else "(empty)"

@@ -1,0 +1,55 @@
+"""The repository's own artefacts: committed descriptor sets, the lock export, the template."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+from grpc_transcoder_tools.committed_sets import ROOT, SETS, CommittedSet
+
+
+@pytest.mark.parametrize("committed", [pytest.param(s, id=s.output) for s in SETS])
+def test_committed_descriptor_set_matches_a_fresh_build(committed: CommittedSet) -> None:
+    stored = (ROOT / committed.output).read_bytes()
+    assert stored == committed.fresh(), f"{committed.output} is stale: run ./tasks descriptors"
+
+
+def _uv() -> str:
+    uv = os.environ.get("UV") or shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
+    assert os.path.exists(uv), "uv not found; run the tests through ./tasks test"
+    return uv
+
+
+def test_lambda_requirements_match_the_lock_file() -> None:
+    exported = subprocess.run(
+        [
+            _uv(),
+            "export",
+            "--frozen",
+            "--no-dev",
+            "--no-emit-project",
+            "--no-header",
+            "--no-hashes",
+            "--format",
+            "requirements-txt",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    committed = (ROOT / "src" / "requirements.txt").read_text()
+    assert committed == exported, "src/requirements.txt drifted from uv.lock: run ./tasks lock"
+
+
+def test_template_passes_cfn_lint() -> None:
+    result = subprocess.run(
+        [shutil.which("cfn-lint") or "cfn-lint", str(ROOT / "template.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
