@@ -53,3 +53,10 @@ def test_template_passes_cfn_lint() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_readme_settings_table_is_current() -> None:
+    from grpc_transcoder_tools import settings_doc
+
+    readme = settings_doc.README.read_text()
+    assert settings_doc.render(readme) == readme, "the settings table is stale: run ./tasks docs"

@@ -1,13 +1,14 @@
-"""The ASGI app: one catch-all endpoint running the pipeline for every request.
+"""The ASGI app: turns each request into an `HttpRequest` and runs the pipeline on it.
 
-Input: an HTTP request (from Mangum's scope, with the raw Lambda event). Output: the HTTP
-response. Every exception ends here as a JSON error body; none reaches Mangum.
+Input: the ASGI scope from Mangum (with the raw Lambda event in `aws.event`) or any ASGI
+server. Output: the HTTP response. The pipeline never raises, so nothing reaches Mangum.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -15,21 +16,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from grpc_transcoder import backend_call, request_decoding, response_encoding
-from grpc_transcoder.errors import (
-    Code,
-    NoBackendError,
-    TranscoderError,
-    error_body,
-    request_info_detail,
-)
-from grpc_transcoder.response_encoding import Reply
-from grpc_transcoder.runtime import Runtime, Transcoder
-from grpc_transcoder.settings import ErrorFormat
-
-logger = logging.getLogger(__name__)
-
-ERROR_CONTENT_TYPE = "application/json"
+from grpc_transcoder import pipeline
+from grpc_transcoder.exchange import HttpRequest, Reply
+from grpc_transcoder.runtime import Runtime
 
 
 def create_app(runtime: Runtime) -> Starlette:
@@ -43,95 +32,53 @@ class TranscodeEndpoint:
         self._runtime = runtime
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
+        body = await Request(scope, receive).body()
         # Deliberately synchronous inside an async endpoint: Lambda serves one request at a
         # time, and a blocking grpc call here is measured faster than a thread-pool hop or
         # grpc.aio on Mangum's loop.
-        reply = _handle(self._runtime, request, await request.body())
-        await _respond(reply)(scope, receive, send)
+        reply = pipeline.transcode(self._runtime, http_request(scope, body))
+        await _response(reply)(scope, receive, send)
 
 
-def _respond(reply: Reply) -> Response:
-    headers = dict(reply.headers)
+def _response(reply: Reply) -> Response:
     return Response(
-        reply.body, status_code=reply.status, headers=headers, media_type=reply.content_type
+        reply.body,
+        status_code=reply.status,
+        headers=dict(reply.headers),
+        media_type=reply.content_type,
     )
 
 
-def _handle(runtime: Runtime, request: Request, body: bytes) -> Reply:
-    request_id = request_id_of(request.scope)
-    google_format = False
-    try:
-        transcoder = runtime.current()
-        google_format = transcoder.settings.error_format is ErrorFormat.GOOGLE
-        return _transcode(runtime, transcoder, request, body)
-    except TranscoderError as exc:
-        return error_reply(exc, google_format=google_format)
-    except Exception:
-        logger.exception("unexpected error (request id %s)", request_id)
-        internal = TranscoderError(
-            f"internal error; quote request id {request_id}",
-            code=Code.INTERNAL,
-            details=[request_info_detail(request_id)],
-        )
-        return error_reply(internal, google_format=google_format)
-
-
-def error_reply(error: TranscoderError, *, google_format: bool) -> Reply:
-    """The only place an error becomes an HTTP response."""
-    return Reply(error.status, error_body(error, google_format=google_format), error.headers)
-
-
-def _transcode(runtime: Runtime, transcoder: Transcoder, request: Request, body: bytes) -> Reply:
-    scope = request.scope
-    match = transcoder.routes.match(scope["method"], raw_path(scope))
-    method = match.route.method
-    message = transcoder.registry.message_class(method.input)()
-    request_decoding.decode(
-        match,
-        message,
+def http_request(scope: Scope, body: bytes) -> HttpRequest:
+    event: Mapping[str, Any] = scope.get("aws.event") or {}
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", ()):
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    client = scope.get("client") or ("", 0)
+    return HttpRequest(
+        method=scope["method"],
+        path=raw_path(scope, event),
         query=scope.get("query_string", b"").decode("latin-1"),
+        headers=headers,
         body=body,
-        content_type=request.headers.get("content-type", ""),
-        codec=transcoder.codec,
-    )
-    target = transcoder.backends.resolve(method.service)
-    if target is None:
-        raise NoBackendError(f"no backend is configured for {method.service}")
-    result = backend_call.call_unary(
-        runtime.channels.get(target),
-        method.grpc_path,
-        message.SerializeToString(),
-        timeout=_timeout(scope),
-    )
-    return response_encoding.encode_unary(
-        match.route, result.response, registry=transcoder.registry, codec=transcoder.codec
+        request_id=request_id_of(event, scope.get("aws.context")),
+        source_ip=str(client[0] or ""),
+        event=event,
+        context=scope.get("aws.context"),
     )
 
 
-def _timeout(scope: Scope) -> float:
-    context = scope.get("aws.context")
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if remaining is None:
-        return 30.0
-    return max(0.001, min(30.0, (float(remaining()) - 500) / 1000))
-
-
-def raw_path(scope: Scope) -> str:
+def raw_path(scope: Scope, event: Mapping[str, Any]) -> str:
     """The path as the client sent it, percent-encoding intact where the event keeps it."""
-    event = scope.get("aws.event")
-    if isinstance(event, dict):
-        raw = event.get("rawPath") or event.get("path")
-        if isinstance(raw, str) and raw:
-            return raw
+    raw = event.get("rawPath") or event.get("path")
+    if isinstance(raw, str) and raw:
+        return raw
     return str(scope["path"])
 
 
-def request_id_of(scope: Scope) -> str:
-    event = scope.get("aws.event")
-    if isinstance(event, dict):
-        request_id = (event.get("requestContext") or {}).get("requestId")
-        if request_id:
-            return str(request_id)
-    context = scope.get("aws.context")
+def request_id_of(event: Mapping[str, Any], context: Any) -> str:
+    request_id = (event.get("requestContext") or {}).get("requestId")
+    if request_id:
+        return str(request_id)
     return str(getattr(context, "aws_request_id", "") or uuid.uuid4())

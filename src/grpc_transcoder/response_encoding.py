@@ -6,23 +6,12 @@ body) in proto3 JSON, honouring `response_body`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import orjson
 
 from grpc_transcoder.descriptors import Registry
+from grpc_transcoder.exchange import Reply
 from grpc_transcoder.json_codec import JsonCodec
 from grpc_transcoder.routing import Route
-
-JSON_CONTENT_TYPE = "application/json"
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = JSON_CONTENT_TYPE
 
 
 def encode_unary(route: Route, response: bytes, *, registry: Registry, codec: JsonCodec) -> Reply:
