@@ -36,8 +36,9 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
-    _add_serve(commands)
-    _add_example_backend(commands)
+    # Each command module registers its sub-command; add new ones to this tuple.
+    for register in (_add_serve, _add_example_backend):
+        register(commands)
     return parser
 
 
