@@ -1,82 +1,308 @@
-"""Request decoding: path bindings, query parameters and the body into the request message.
+"""Request decoding: the body, then path variables, then query parameters, into the request message.
 
-Input: a routing `Match`, the query string, the body bytes and their content type. Output: the
-request message. Every problem raises a RequestError (400, 413 or 415) naming the field.
+Input: a routing `Match` and the `HttpRequest`. Output: the filled request message, or a
+RequestError: 400 listing every violation found, 413 for a body over the limit, 415 for an
+unsupported Content-Type.
 """
 
 from __future__ import annotations
 
+import enum
+import logging
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 from google.protobuf.message import Message
 
-from grpc_transcoder.errors import FieldViolation, RequestError
-from grpc_transcoder.json_codec import JsonCodec
+from grpc_transcoder import field_mask_fill
+from grpc_transcoder.errors import Code, FieldViolation, RequestError, TranscoderError
+from grpc_transcoder.exchange import HttpRequest
+from grpc_transcoder.field_plans import MessagePlan, PlanCache, Shape
+from grpc_transcoder.field_values import JsonDecoder
+from grpc_transcoder.query_binding import Binder, FieldPath, Origin, parse_pairs
 from grpc_transcoder.routing import Match
+from grpc_transcoder.settings import Settings, UnknownFields
+
+logger = logging.getLogger(__name__)
+
+HTTP_BODY = "google.api.HttpBody"
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii"})
+_LISTED_IN_MESSAGE = 3
+_JSON_KINDS = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+}
 
 
-def decode(
-    match: Match,
-    message: Message,
-    *,
-    query: str,
-    body: bytes,
-    content_type: str,
-    codec: JsonCodec,
-) -> Message:
-    """Fill `message` from the request; returns it."""
-    route = match.route
-    if route.body:
-        _check_json(content_type)
-        value = _json(body)
-        if route.body == "*":
-            codec.decode(value, message)
-        else:
-            codec.decode({route.body: value}, message, field_path=route.body)
-    bound = _nest(match.bindings)
-    if not route.body or route.body != "*":
-        params = [(tuple(k.split(".")), v) for k, v in parse_qsl(query, keep_blank_values=True)]
-        for path, value in params:
-            _assign(bound, path, value)
-    if bound:
-        codec.decode(bound, message)
-    return message
+@dataclass(frozen=True, slots=True)
+class DecodingOptions:
+    """How requests are decoded; each default is the default of its TRANSCODER_* setting."""
 
+    max_request_bytes: int = 4 * 1024 * 1024  # Lambda's payload limit is 6 MB
+    reject_unknown_query_parameters: bool = True  # grpc-gateway ignores them; we say so
+    ignored_query_parameters: frozenset[str] = frozenset()
+    enum_case_insensitive: bool = False
 
-JSON_TYPES = ("application/json", "+json")
-
-
-def _check_json(content_type: str) -> None:
-    """An empty Content-Type means JSON; anything else must be a JSON type."""
-    media_type = content_type.partition(";")[0].strip().lower()
-    if media_type and not media_type.endswith(JSON_TYPES):
-        raise RequestError(
-            f"unsupported Content-Type {media_type!r}; send application/json",
-            status=415,
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DecodingOptions:
+        return cls(
+            max_request_bytes=settings.max_request_bytes,
+            reject_unknown_query_parameters=(
+                settings.unknown_query_parameters is UnknownFields.REJECT
+            ),
+            ignored_query_parameters=settings.ignored_query_parameters,
+            enum_case_insensitive=settings.enum_case_insensitive,
         )
 
 
-def _json(body: bytes) -> Any:
+class BodyKind(enum.Enum):
+    """What the HTTP rule's `body` maps the request body to."""
+
+    NONE = "none"  # no `body`: only the path and the query set fields
+    MESSAGE = "message"  # a JSON object or form fields: the request ("*") or a message field
+    VALUE = "value"  # JSON for a scalar, repeated or map field
+    RAW = "raw"  # google.api.HttpBody: the bytes and the Content-Type as they are
+
+
+@dataclass(frozen=True, slots=True)
+class BodyTarget:
+    kind: BodyKind
+    field: str  # "" for the whole request, else the top-level field the body maps to
+
+    @property
+    def accepts(self) -> str:
+        return f"{JSON} or {FORM}" if self.kind is BodyKind.MESSAGE else JSON
+
+
+class RequestDecoder:
+    """Decodes requests into messages; per-type plans are compiled once and kept.
+
+    `json` decodes JSON values into messages and names the failing field
+    (`json_codec.JsonCodec`); its options decide about unknown JSON fields.
+    """
+
+    def __init__(self, json: JsonDecoder, *, options: DecodingOptions | None = None) -> None:
+        self.json = json
+        self.options = options or DecodingOptions()
+        self._plans = PlanCache(json=json, enum_case_insensitive=self.options.enum_case_insensitive)
+        self._targets: dict[tuple[str, str], BodyTarget] = {}
+
+    def decode(self, match: Match, request: HttpRequest, message: Message) -> Message:
+        """Fill `message` from the request and return it; raises RequestError."""
+        self._check_size(request.body)
+        route = match.route
+        plan = self._plans.plan_of(message)
+        target = self._target(plan, route.body)
+        violations: list[FieldViolation] = []
+        binder = Binder(
+            self._plans,
+            message,
+            violations,
+            body=route.body,
+            reject_unknown=self.options.reject_unknown_query_parameters,
+        )
+        body = self._body(target, request, binder)
+        for path, value in match.bindings:
+            binder.bind(".".join(path), path, value, origin=Origin.PATH, map_key=None)
+        pairs = parse_pairs(_query_bytes(request.query), violations)
+        binder.bind_pairs(pairs, origin=Origin.QUERY, ignored=self.options.ignored_query_parameters)
+        if violations:
+            raise _error(violations)
+        if request.method == "PATCH" and target.field:
+            field_mask_fill.fill(
+                message, plan, body_field=target.field, body=body, plans=self._plans
+            )
+        return message
+
+    def _check_size(self, body: bytes) -> None:
+        limit = self.options.max_request_bytes
+        if len(body) > limit:
+            raise RequestError(
+                f"the request body is {len(body)} bytes; the limit is {limit} bytes"
+                " (TRANSCODER_MAX_REQUEST_BYTES)",
+                status=413,
+                code=Code.RESOURCE_EXHAUSTED,
+            )
+
+    def _target(self, plan: MessagePlan, body: str) -> BodyTarget:
+        key = (plan.full_name, body)
+        target = self._targets.get(key)
+        if target is None:
+            target = self._targets[key] = _compile_target(plan, body)
+        return target
+
+    def _body(self, target: BodyTarget, request: HttpRequest, binder: Binder) -> Any:
+        """Decode the body into the message; returns the JSON value, if the body was JSON."""
+        if target.kind is BodyKind.NONE:
+            _check_no_body(request.body, binder.violations)
+            return None
+        if target.kind is BodyKind.RAW:
+            _set_raw(binder.message, target.field, request)
+            return None
+        if _is_form(request, target):
+            prefix: FieldPath = (target.field,) if target.field else ()
+            pairs = parse_pairs(request.body, binder.violations)
+            ignored = self.options.ignored_query_parameters
+            binder.bind_pairs(pairs, origin=Origin.BODY, prefix=prefix, ignored=ignored)
+            return None
+        return self._json_body(target, request.body, binder)
+
+    def _json_body(self, target: BodyTarget, body: bytes, binder: Binder) -> Any:
+        value = _parse_json(body, binder.violations)
+        if value is None:
+            return None
+        if target.field:
+            value = {target.field: value}
+        elif not isinstance(value, dict):
+            kind = _JSON_KINDS.get(type(value), "value")
+            problem = f"the body must be a JSON object for {binder.message.DESCRIPTOR.full_name}"
+            binder.violations.append(FieldViolation("", f"{problem}, got {kind}"))
+            return None
+        try:
+            self.json.decode(value, binder.message)
+        except RequestError as exc:
+            binder.violations.extend(exc.violations or [FieldViolation("", exc.message)])
+        root = self._plans.plan_of(binder.message)
+        binder.body_sets = lambda path: _json_has(value, path, root, self._plans)
+        return value.get(target.field) if target.field else value
+
+
+def _compile_target(plan: MessagePlan, body: str) -> BodyTarget:
     if not body:
-        return {}
+        return BodyTarget(BodyKind.NONE, "")
+    if body == "*":
+        kind = BodyKind.RAW if plan.full_name == HTTP_BODY else BodyKind.MESSAGE
+        return BodyTarget(kind, "")
+    field = plan.field(body)
+    if field is None:
+        # Routing checks body fields at cold start; this guards rules that bypass it.
+        logger.error("the HTTP rule's body %r names no field of %s", body, plan.full_name)
+        raise TranscoderError(
+            f"the HTTP rule's body {body!r} names no field of {plan.full_name}",
+            code=Code.INTERNAL,
+        )
+    kind = BodyKind.MESSAGE if field.shape is Shape.MESSAGE else BodyKind.VALUE
+    if field.shape is Shape.MESSAGE and field.type_name == HTTP_BODY:
+        kind = BodyKind.RAW
+    return BodyTarget(kind, field.name)
+
+
+def _media_type(content_type: str) -> tuple[str, str]:
+    """(media type, charset), both lower case; charset '' when not given."""
+    media, _, params = content_type.partition(";")
+    charset = ""
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    return media.strip().lower(), charset
+
+
+def _is_form(request: HttpRequest, target: BodyTarget) -> bool:
+    """True for a form body; False for JSON; raises 415 for anything else.
+
+    No Content-Type means JSON. A form-typed body that starts with '{' or '[' is JSON too:
+    `curl -d '{...}'` labels JSON as a form, and no form field name starts with those.
+    """
+    media, charset = _media_type(request.content_type)
+    if charset and charset not in _CHARSETS:
+        raise _unsupported(f"charset {charset!r}", target, "send UTF-8")
+    if not media or media == JSON or media.endswith("+json"):
+        return False
+    if media == FORM:
+        if request.body.lstrip()[:1] in (b"{", b"["):
+            return False
+        if target.kind is BodyKind.MESSAGE:
+            return True
+    raise _unsupported(f"Content-Type {media!r}", target, f"send {target.accepts}")
+
+
+def _unsupported(what: str, target: BodyTarget, advice: str) -> RequestError:
+    where = "this route" if not target.field else f"the body field {target.field!r}"
+    return RequestError(f"unsupported {what} for {where}; {advice}", status=415)
+
+
+def _check_no_body(body: bytes, violations: list[FieldViolation]) -> None:
+    if body.strip():
+        violations.append(
+            FieldViolation(
+                "",
+                "this route takes no request body (its HTTP rule has no body); send the"
+                " fields as query parameters",
+            )
+        )
+
+
+def _set_raw(message: Message, field: str, request: HttpRequest) -> None:
+    target: Any = getattr(message, field) if field else message
+    target.content_type = request.content_type
+    target.data = request.body
+
+
+def _parse_json(body: bytes, violations: list[FieldViolation]) -> Any:
+    """The parsed body; None for an empty body or a violation."""
+    if not body:
+        return None
+    if not body.strip():
+        violations.append(
+            FieldViolation("", "the body is only whitespace; send JSON, or no body at all")
+        )
+        return None
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise RequestError(
-            f"the body is not valid JSON: {exc}", violations=[FieldViolation("", str(exc))]
-        ) from None
+        violations.append(FieldViolation("", f"the body is not valid JSON: {exc}"))
+        return None
 
 
-def _nest(bindings: tuple[tuple[tuple[str, ...], str], ...]) -> dict[str, Any]:
-    tree: dict[str, Any] = {}
-    for path, value in bindings:
-        _assign(tree, path, value)
-    return tree
+def _json_has(value: Any, path: FieldPath, plan: MessagePlan, plans: PlanCache) -> bool:
+    """Whether the JSON body gives a non-null value at `path` (proto or JSON names)."""
+    for name in path:
+        field = plan.field(name)
+        if not isinstance(value, dict) or field is None:
+            return False
+        value = value.get(field.name, value.get(field.json_name))
+        if value is None:
+            return False
+        if field.shape is Shape.MESSAGE:
+            plan = plans.plan(field.message_type)
+    return True
 
 
-def _assign(tree: dict[str, Any], path: tuple[str, ...], value: str) -> None:
-    for name in path[:-1]:
-        tree = tree.setdefault(name, {})
-    tree[path[-1]] = value
+def _query_bytes(query: str) -> bytes:
+    """The query as bytes: ASGI's bytes arrive decoded as latin-1, which maps back exactly."""
+    try:
+        return query.encode("latin-1")
+    except UnicodeEncodeError:
+        return query.encode()
+
+
+def _error(violations: list[FieldViolation]) -> RequestError:
+    lines = [f"{v.field}: {v.description}" if v.field else v.description for v in violations]
+    if len(lines) == 1:
+        return RequestError(lines[0], violations=violations)
+    listed = "; ".join(lines[:_LISTED_IN_MESSAGE])
+    more = len(lines) - _LISTED_IN_MESSAGE
+    tail = f"; and {more} more (see details)" if more > 0 else ""
+    return RequestError(f"{len(lines)} problems: {listed}{tail}", violations=violations)
+
+
+_last: list[RequestDecoder] = []
+
+
+def decoder_for(settings: Settings, json: JsonDecoder) -> RequestDecoder:
+    """The decoder for the current transcoder, built once per codec.
+
+    One slot: a descriptor reload builds a new codec, so the old decoder and its plans go.
+    """
+    if _last and _last[0].json is json:
+        return _last[0]
+    decoder = RequestDecoder(json, options=DecodingOptions.from_settings(settings))
+    _last[:] = [decoder]
+    return decoder

@@ -1,0 +1,283 @@
+"""Field values: typed conversion of one path or query string into the value of one field.
+
+Input: a FieldDescriptor (once, when its message type is first compiled). Output: a `Converter`
+that turns a string into a Python scalar or a well-known-type message, or raises ConversionError.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, Protocol
+
+import orjson
+from google.protobuf import message_factory
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+from grpc_transcoder.errors import RequestError
+
+Converter = Callable[[str], Any]
+
+
+class JsonDecoder(Protocol):
+    """What the well-known JSON types need from the codec (`json_codec.JsonCodec` fits)."""
+
+    def decode(self, value: Any, message: Message, *, field_path: str = "") -> None: ...
+
+
+class ConversionError(ValueError):
+    """A string is not a value of the field's type; `expected` names the type and its form."""
+
+    def __init__(self, expected: str, detail: str = "") -> None:
+        super().__init__(expected if not detail else f"{expected} ({detail})")
+        self.expected = expected
+        self.detail = detail
+
+
+# Same bounds as protobuf's json_format, so both accept the same float32 values.
+FLOAT32_MAX = float.fromhex("0x1.fffffep+127")
+_INTEGER = re.compile(r"[+-]?[0-9]+\Z")
+# Proto3 JSON accepts integral numbers in any notation ("1e3", "10.0") for integer fields.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+_SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}\Z")
+_MAX_NUMBER_CHARS = 400  # longer literals cannot be in range and would only cost time
+
+_INTEGER_RANGES: dict[int, tuple[str, int, int]] = {
+    FieldDescriptor.TYPE_INT32: ("int32", -(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_SINT32: ("sint32", -(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_SFIXED32: ("sfixed32", -(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_INT64: ("int64", -(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_SINT64: ("sint64", -(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_SFIXED64: ("sfixed64", -(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_UINT32: ("uint32", 0, 2**32 - 1),
+    FieldDescriptor.TYPE_FIXED32: ("fixed32", 0, 2**32 - 1),
+    FieldDescriptor.TYPE_UINT64: ("uint64", 0, 2**64 - 1),
+    FieldDescriptor.TYPE_FIXED64: ("fixed64", 0, 2**64 - 1),
+}
+
+WRAPPERS = frozenset(
+    f"google.protobuf.{name}Value"
+    for name in ("Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes")
+)
+JSON_TYPES = frozenset(
+    f"google.protobuf.{name}" for name in ("Struct", "Value", "ListValue", "Any", "Empty")
+)
+TIMESTAMP = "google.protobuf.Timestamp"
+DURATION = "google.protobuf.Duration"
+FIELD_MASK = "google.protobuf.FieldMask"
+NULL_VALUE = "google.protobuf.NullValue"
+# Message types set from one string (their proto3 JSON form); never traversed with '.'.
+STRING_FORM_TYPES = WRAPPERS | JSON_TYPES | {TIMESTAMP, DURATION, FIELD_MASK}
+
+
+def is_string_form(descriptor: Descriptor) -> bool:
+    """Whether a message type is a well-known type written as one JSON value."""
+    return descriptor.full_name in STRING_FORM_TYPES
+
+
+def converter(
+    field: FieldDescriptor, *, json: JsonDecoder, enum_case_insensitive: bool = False
+) -> Converter | None:
+    """The converter for a field's values, or None for messages that are not well-known types.
+
+    `enum_case_insensitive` (default off, as in grpc-gateway) accepts enum names in any case.
+    """
+    if field.message_type is not None:
+        return message_converter(field.message_type, json=json)
+    if field.enum_type is not None:
+        return enum_converter(field.enum_type, case_insensitive=enum_case_insensitive)
+    return scalar_converter(field.type)
+
+
+def scalar_converter(field_type: int) -> Converter:
+    """Converter for a scalar field type (FieldDescriptor.TYPE_*), enums excepted."""
+    if field_type in _INTEGER_RANGES:
+        return integer_converter(*_INTEGER_RANGES[field_type])
+    simple: dict[int, Converter] = {
+        FieldDescriptor.TYPE_DOUBLE: convert_double,
+        FieldDescriptor.TYPE_FLOAT: convert_float,
+        FieldDescriptor.TYPE_BOOL: convert_bool,
+        FieldDescriptor.TYPE_STRING: str,
+        FieldDescriptor.TYPE_BYTES: convert_bytes,
+    }
+    return simple[field_type]
+
+
+def integer_converter(type_name: str, low: int, high: int) -> Converter:
+    """Exact integers in [low, high]; integral numbers in other notations ("1e3") too."""
+    expected = f"{type_name} ({low} to {high})"
+
+    def convert(text: str) -> int:
+        if len(text) > _MAX_NUMBER_CHARS:
+            raise ConversionError(expected, "out of range")
+        value = int(text) if _INTEGER.match(text) else _integral(text, expected)
+        if not low <= value <= high:
+            raise ConversionError(expected, "out of range")
+        return value
+
+    return convert
+
+
+def _integral(text: str, expected: str) -> int:
+    if not _NUMBER.match(text):
+        raise ConversionError(expected)
+    number = Decimal(text)
+    if number.adjusted() > 20:  # beyond every 64-bit range; spares int() a huge exponent
+        raise ConversionError(expected, "out of range")
+    if number != number.to_integral_value():
+        raise ConversionError(expected, "not a whole number")
+    return int(number)
+
+
+def convert_double(text: str) -> float:
+    return _float(text, "double", math.inf)
+
+
+def convert_float(text: str) -> float:
+    return _float(text, "float", FLOAT32_MAX)
+
+
+def _float(text: str, type_name: str, limit: float) -> float:
+    special = _SPECIAL_FLOATS.get(text)
+    if special is not None:
+        return special
+    expected = f"a {type_name} (a number, NaN, Infinity or -Infinity)"
+    if len(text) > _MAX_NUMBER_CHARS or not _NUMBER.match(text):
+        raise ConversionError(expected)
+    value = float(text)
+    if math.isinf(value) or abs(value) > limit:
+        raise ConversionError(expected, "out of range")
+    return value
+
+
+def convert_bool(text: str) -> bool:
+    if text == "true":
+        return True
+    if text == "false":
+        return False
+    raise ConversionError("a bool (true or false)")
+
+
+def convert_bytes(text: str) -> bytes:
+    """Standard or URL-safe base64, padding optional.
+
+    A space becomes '+': an unencoded '+' in a query string arrives as a space, and a space is
+    never part of base64, so nothing else can be meant.
+    """
+    standard = text.replace(" ", "+").replace("-", "+").replace("_", "/")
+    standard += "=" * (-len(standard) % 4)
+    if not _BASE64.match(standard):
+        raise ConversionError("bytes (standard or URL-safe base64)")
+    try:
+        return base64.b64decode(standard, validate=True)
+    except binascii.Error:
+        raise ConversionError("bytes (standard or URL-safe base64)", "bad length") from None
+
+
+def enum_converter(enum_type: EnumDescriptor, *, case_insensitive: bool = False) -> Converter:
+    """Enum values by name or number; open (proto3) enums accept any int32 number."""
+    names = {value.name: value.number for value in enum_type.values}
+    folded = {name.lower(): number for name, number in names.items()} if case_insensitive else {}
+    if enum_type.full_name == NULL_VALUE:
+        names["null"] = 0
+    numbers = None if not enum_type.is_closed else frozenset(names.values())
+    listed = ", ".join(list(names)[:6]) + (", ..." if len(names) > 6 else "")
+    expected = f"a {enum_type.full_name} ({listed}, or a number)"
+    as_int32 = integer_converter("int32", -(2**31), 2**31 - 1)
+
+    def convert(text: str) -> int:
+        number = names.get(text)
+        if number is None and folded:
+            number = folded.get(text.lower())
+        if number is not None:
+            return number
+        try:
+            number = int(as_int32(text))
+        except ConversionError:
+            raise ConversionError(expected) from None
+        if numbers is not None and number not in numbers:
+            raise ConversionError(expected, "not a value of this closed enum")
+        return number
+
+    return convert
+
+
+def message_converter(descriptor: Descriptor, *, json: JsonDecoder) -> Converter | None:
+    """Converter for a well-known type written as one string; None for other messages."""
+    name = descriptor.full_name
+    cls = message_factory.GetMessageClass(descriptor)
+    if name in (TIMESTAMP, DURATION):
+        return _from_json_string(cls, _TEMPORAL_FORMS[name])
+    if name == FIELD_MASK:
+        return _field_mask(cls)
+    if name in WRAPPERS:
+        inner = scalar_converter(descriptor.fields_by_name["value"].type)
+        return lambda text: cls(value=inner(text))
+    if name in JSON_TYPES:
+        return _json_text(cls, json)
+    return None
+
+
+_TEMPORAL_FORMS = {
+    TIMESTAMP: "a Timestamp (RFC 3339, such as 2024-05-01T12:00:00Z)",
+    DURATION: "a Duration (seconds with an s suffix, such as 1.5s)",
+}
+
+
+def _from_json_string(cls: type[Message], expected: str) -> Converter:
+    def convert(text: str) -> Message:
+        value = cls()
+        try:
+            # Spaces are never valid here: they are '+' of an offset the client left unencoded.
+            value.FromJsonString(text.replace(" ", "+"))  # type: ignore[attr-defined]
+        except ValueError as exc:
+            raise ConversionError(expected, str(exc).rstrip(".")) from None
+        return value
+
+    return convert
+
+
+_MASK_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+
+
+def _field_mask(cls: type[Message]) -> Converter:
+    """Comma-separated paths, each in lowerCamelCase (the JSON form) or as proto names."""
+    expected = "a FieldMask (comma-separated field paths, such as title,reviewCount)"
+
+    def convert(text: str) -> Message:
+        paths = [path.strip() for path in text.split(",") if path.strip()]
+        for path in paths:
+            if not _MASK_PATH.match(path):
+                raise ConversionError(expected, f"bad path {path!r}")
+        return cls(paths=[path if "_" in path else _snake(path) for path in paths])
+
+    return convert
+
+
+def _snake(path: str) -> str:
+    return re.sub(r"[A-Z]", lambda m: "_" + m.group(0).lower(), path)
+
+
+def _json_text(cls: type[Message], json: JsonDecoder) -> Converter:
+    name = cls.DESCRIPTOR.full_name
+    expected = f"a {name} as JSON text"
+
+    def convert(text: str) -> Message:
+        try:
+            parsed = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            raise ConversionError(expected, str(exc)) from None
+        value = cls()
+        try:
+            json.decode(parsed, value)
+        except RequestError as exc:
+            raise ConversionError(expected, exc.message) from None
+        return value
+
+    return convert
