@@ -1,29 +1,31 @@
-"""Descriptors: merge FileDescriptorSets into one private pool and list the methods and HTTP rules.
+"""Descriptors: the registry of every method and its HTTP rules, over one private pool.
 
-Input: `descriptor_source.Blob`s. Output: a `Registry` (the pool, every method with its
-google.api.http rules). Problems in any set are collected and raised together.
+Input: `descriptor_source.Blob`s (merged by `descriptor_merge`). Output: a `Registry` (the pool,
+every method with its google.api.http rules). Problems in any set are raised together.
 """
 
 from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor import Descriptor, MethodDescriptor, ServiceDescriptor
-from google.protobuf.message import DecodeError, Message
+from google.protobuf.message import Message
 
+from grpc_transcoder import descriptor_merge
+from grpc_transcoder.descriptor_merge import FileProto
 from grpc_transcoder.descriptor_source import Blob
 from grpc_transcoder.errors import DescriptorError
 
-HTTP_RULE_EXTENSION = "google.api.http"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
-STANDARD_SET = "standard.binpb"
+IDEMPOTENT_LEVELS = (
+    descriptor_pb2.MethodOptions.NO_SIDE_EFFECTS,
+    descriptor_pb2.MethodOptions.IDEMPOTENT,
+)
 
 
 class RuleOrigin(enum.Enum):
@@ -76,6 +78,7 @@ class Registry:
     services: tuple[str, ...]
     files: tuple[str, ...]
     version: str  # a short hash of the input bytes, for logs
+    notes: tuple[str, ...] = ()  # harmless oddities worth a log line (see `descriptor_merge`)
 
     def message_class(self, descriptor: Descriptor) -> type[Message]:
         """The message class of a type; built on first use and cached by protobuf."""
@@ -92,153 +95,64 @@ def build(blobs: Sequence[Blob]) -> Registry:
     missing imports, files protobuf rejects, and sets that define no service.
     """
     problems: list[str] = []
-    files = _collect(blobs, problems)
-    pool = descriptor_pool.DescriptorPool()
-    added = _add_in_order(pool, files, problems)
-    services = _user_services(files, added, blobs, problems)
+    merged = descriptor_merge.merge(blobs, problems)
+    services, notes = _user_services(merged, blobs, problems)
     if problems:
         raise DescriptorError(problems)
-    methods = _index_methods(pool, services)
-    digest = hashlib.sha256(b"".join(hashlib.sha256(b.data).digest() for b in blobs))
-    return Registry(pool, methods, tuple(services), tuple(added), digest.hexdigest()[:12])
+    methods = _index_methods(merged.pool, services)
+    return Registry(
+        pool=merged.pool,
+        methods=methods,
+        services=tuple(name for name, _ in services),
+        files=merged.files,
+        version=version_of(blobs),
+        notes=(*merged.notes, *notes),
+    )
 
 
-@dataclass(slots=True)
-class _File:
-    proto: descriptor_pb2.FileDescriptorProto
-    source: str
-    serialized: bytes
-
-
-def _collect(blobs: Sequence[Blob], problems: list[str]) -> dict[str, _File]:
-    """Every file by name: user files first, then standard files the sets did not carry."""
-    files: dict[str, _File] = {}
-    for blob in blobs:
-        for proto in _parse_set(blob, problems):
-            _merge(
-                files, _File(proto, blob.uri, proto.SerializeToString(deterministic=True)), problems
-            )
-    for proto in _standard_files():
-        files.setdefault(proto.name, _File(proto, "(bundled)", b""))
-    return files
-
-
-def _parse_set(blob: Blob, problems: list[str]) -> list[descriptor_pb2.FileDescriptorProto]:
-    try:
-        fds = descriptor_pb2.FileDescriptorSet.FromString(blob.data)
-    except DecodeError as exc:
-        problems.append(f"{blob.uri}: not a serialized FileDescriptorSet ({exc})")
-        return []
-    if not fds.file:
-        problems.append(f"{blob.uri}: the descriptor set holds no files")
-    elif any(not f.name for f in fds.file):
-        problems.append(f"{blob.uri}: not a FileDescriptorSet (a file has no name)")
-        return []
-    return list(fds.file)
-
-
-def _merge(files: dict[str, _File], new: _File, problems: list[str]) -> None:
-    old = files.get(new.proto.name)
-    if old is None:
-        files[new.proto.name] = new
-    elif _without_source_info(old.proto) != _without_source_info(new.proto):
-        problems.append(f"{new.proto.name}: defined differently in {old.source} and {new.source}")
-
-
-def _without_source_info(proto: descriptor_pb2.FileDescriptorProto) -> bytes:
-    if not proto.HasField("source_code_info"):
-        return proto.SerializeToString(deterministic=True)
-    copy = descriptor_pb2.FileDescriptorProto()
-    copy.CopyFrom(proto)
-    copy.ClearField("source_code_info")
-    return copy.SerializeToString(deterministic=True)
-
-
-@cache
-def _standard_files() -> tuple[descriptor_pb2.FileDescriptorProto, ...]:
-    """Well-known types, google/api and google/rpc files bundled with the package."""
-    data = resources.files("grpc_transcoder").joinpath(STANDARD_SET).read_bytes()
-    return tuple(descriptor_pb2.FileDescriptorSet.FromString(data).file)
-
-
-def _add_in_order(
-    pool: descriptor_pool.DescriptorPool, files: Mapping[str, _File], problems: list[str]
-) -> list[str]:
-    """Add files dependencies first; report missing imports and files protobuf rejects."""
-    added: list[str] = []
-    state: dict[str, bool] = {}  # False while visiting, True once added (or failed)
-
-    def visit(name: str) -> bool:
-        if name in state:
-            return state[name] and name in added
-        state[name] = False
-        file = files[name]
-        ok = True
-        for dep in file.proto.dependency:
-            if dep not in files:
-                problems.append(f"{name} (from {file.source}): import {dep!r} is not in any set")
-                ok = False
-            elif state.get(dep) is False:
-                problems.append(f"{name}: import cycle through {dep!r}")
-                ok = False
-            elif not visit(dep):
-                ok = False
-        if ok:
-            ok = _add(pool, file, problems)
-        if ok:
-            added.append(name)
-        state[name] = True
-        return ok
-
-    for name in files:
-        visit(name)
-    return added
-
-
-def _add(pool: descriptor_pool.DescriptorPool, file: _File, problems: list[str]) -> bool:
-    try:
-        pool.Add(file.proto)
-    except (TypeError, ValueError) as exc:
-        problems.append(f"{file.proto.name} (from {file.source}): rejected by protobuf ({exc})")
-        return False
-    return True
+def version_of(blobs: Sequence[Blob]) -> str:
+    """A short hash of the sets' bytes, in order: equal versions mean equal input."""
+    digest = hashlib.sha256(b"".join(hashlib.sha256(blob.data).digest() for blob in blobs))
+    return digest.hexdigest()[:12]
 
 
 def _user_services(
-    files: Mapping[str, _File], added: Iterable[str], blobs: Sequence[Blob], problems: list[str]
-) -> list[str]:
-    """Fully-qualified names of the services in user-supplied files, in load order."""
-    loaded = set(added)
-    services: list[str] = []
-    for file in files.values():
-        if file.source == "(bundled)" or file.proto.name not in loaded:
-            continue
-        prefix = f"{file.proto.package}." if file.proto.package else ""
-        services.extend(prefix + service.name for service in file.proto.service)
-    if not services and not problems and blobs:
-        uris = ", ".join(blob.uri for blob in blobs)
+    merged: descriptor_merge.Merged, blobs: Sequence[Blob], problems: list[str]
+) -> tuple[list[tuple[str, FileProto]], list[str]]:
+    """(full name, file) of each service in the loaded user files, and notes on sets with none.
+
+    Appends a problem when no set defines a service (there would be nothing to route), unless
+    problems were already found (their files may hold the services).
+    """
+    services = [
+        (f"{file.proto.package}.{service.name}".lstrip("."), file.proto)
+        for file in merged.user_files
+        for service in file.proto.service
+    ]
+    if not services and blobs and not problems:
         problems.append(
-            f"{uris}: no services defined (build the set from the .proto with the service)"
+            f"{', '.join(blob.uri for blob in blobs)}: no services defined "
+            "(build the set from the .proto files that declare the services)"
         )
-    return services
+    empty = merged.without_services if services else ()
+    return services, [f"{uri}: defines no services (only types)" for uri in empty]
 
 
 def _index_methods(
-    pool: descriptor_pool.DescriptorPool, services: Sequence[str]
+    pool: descriptor_pool.DescriptorPool, services: Sequence[tuple[str, FileProto]]
 ) -> dict[str, MethodInfo]:
-    reader = _RuleReader(pool)
+    http = descriptor_merge.http_extension()
     methods: dict[str, MethodInfo] = {}
-    for service_name in services:
+    for service_name, file in services:
         service: ServiceDescriptor = pool.FindServiceByName(service_name)
-        for method in service.methods:
-            info = _method_info(service_name, method, reader)
+        proto = next(s for s in file.service if s.name == service.name)
+        for method, method_proto in zip(service.methods, proto.method, strict=True):
+            info = _method_info(service_name, method, method_proto.options, http)
             methods[info.grpc_path] = info
     return methods
 
 
-def _method_info(service: str, method: MethodDescriptor, reader: _RuleReader) -> MethodInfo:
-    options = method.GetOptions()
-    level = options.idempotency_level
+def _method_info(service: str, method: MethodDescriptor, options: Any, http: Any) -> MethodInfo:
     return MethodInfo(
         service=service,
         name=method.name,
@@ -246,36 +160,19 @@ def _method_info(service: str, method: MethodDescriptor, reader: _RuleReader) ->
         output=method.output_type,
         client_streaming=method.client_streaming,
         server_streaming=method.server_streaming,
-        idempotent=level in (options.NO_SIDE_EFFECTS, options.IDEMPOTENT),
-        rules=reader.rules(options),
+        idempotent=options.idempotency_level in IDEMPOTENT_LEVELS,
+        rules=_rules(options, http),
     )
 
 
-class _RuleReader:
-    """Reads google.api.http through the private pool.
-
-    The options protobuf hands back are instances of the default pool's MethodOptions, where
-    the extension is visible only if `google.api.annotations_pb2` happened to be imported
-    first. Re-parsing the bytes with the pool's own MethodOptions class avoids that trap.
-    """
-
-    def __init__(self, pool: descriptor_pool.DescriptorPool) -> None:
-        self._options_class = message_factory.GetMessageClass(
-            pool.FindMessageTypeByName("google.protobuf.MethodOptions")
-        )
-        self._extension: Any = pool.FindExtensionByName(HTTP_RULE_EXTENSION)
-
-    def rules(self, options: Message) -> tuple[HttpRule, ...]:
-        data = options.SerializeToString()
-        if not data:
-            return ()
-        parsed = self._options_class.FromString(data)
-        if not parsed.HasExtension(self._extension):
-            return ()
-        rule: Any = parsed.Extensions[self._extension]
-        first = _flatten(rule, RuleOrigin.ANNOTATION)
-        extra = [_flatten(b, RuleOrigin.ADDITIONAL_BINDING) for b in rule.additional_bindings]
-        return tuple(r for r in (first, *extra) if r is not None)
+def _rules(options: Any, http: Any) -> tuple[HttpRule, ...]:
+    """The google.api.http rule of a method and its additional bindings, flattened."""
+    if not options.HasExtension(http):
+        return ()
+    rule: Any = options.Extensions[http]
+    first = _flatten(rule, RuleOrigin.ANNOTATION)
+    extra = [_flatten(b, RuleOrigin.ADDITIONAL_BINDING) for b in rule.additional_bindings]
+    return tuple(r for r in (first, *extra) if r is not None)
 
 
 def _flatten(rule: Any, origin: RuleOrigin) -> HttpRule | None:

@@ -1,0 +1,196 @@
+"""Descriptor merging: parse FileDescriptorSets and add their files to one private pool.
+
+Input: `descriptor_source.Blob`s. Output: a `Merged` pool (dependencies added first, the bundled
+standard files filling any gap) and every problem found, collected rather than raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf.message import DecodeError, Message
+
+from grpc_transcoder.descriptor_source import Blob
+
+HTTP_RULE_EXTENSION = "google.api.http"
+STANDARD_SET = "standard.binpb"
+BUNDLED = "(bundled)"
+
+# The parsed files come from the bootstrap pool's classes, not from descriptor_pb2 (see
+# `_Bootstrap`); they have exactly the same fields, so they are typed as descriptor_pb2's.
+FileProto = descriptor_pb2.FileDescriptorProto
+
+
+@dataclass(frozen=True, slots=True)
+class SourcedFile:
+    """A file of a set, and the URI of the set (or BUNDLED) it was taken from."""
+
+    proto: FileProto
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Merged:
+    pool: descriptor_pool.DescriptorPool
+    files: tuple[str, ...]  # every file added to the pool, dependencies first
+    user_files: tuple[SourcedFile, ...]  # files of the sets (not bundled) that were added
+    without_services: tuple[str, ...]  # URIs of sets none of whose files declares a service
+    notes: tuple[str, ...]  # harmless oddities worth a log line
+
+
+@dataclass(frozen=True, slots=True)
+class _Bootstrap:
+    """A private pool holding only the bundled standard files, built once per process.
+
+    Sets are parsed with this pool's FileDescriptorSet class, in which google.api.http is a
+    known extension of MethodOptions. The HTTP rules are therefore read through a private pool,
+    never through whichever `*_pb2` modules Python happened to import first, and parsing each
+    set once is about four times cheaper than re-parsing every method's options.
+    """
+
+    set_class: type[Message]
+    http: Any  # the google.api.http FieldDescriptor
+    standard: Mapping[str, FileProto]
+
+
+@cache
+def _bootstrap() -> _Bootstrap:
+    data = resources.files("grpc_transcoder").joinpath(STANDARD_SET).read_bytes()
+    pool = descriptor_pool.DescriptorPool()
+    for proto in descriptor_pb2.FileDescriptorSet.FromString(data).file:
+        pool.Add(proto)
+    set_class = message_factory.GetMessageClass(
+        pool.FindMessageTypeByName("google.protobuf.FileDescriptorSet")
+    )
+    parsed: Any = set_class.FromString(data)
+    standard = {proto.name: proto for proto in parsed.file}
+    return _Bootstrap(set_class, pool.FindExtensionByName(HTTP_RULE_EXTENSION), standard)
+
+
+def http_extension() -> Any:
+    """The google.api.http extension of the MethodOptions inside parsed files."""
+    return _bootstrap().http
+
+
+def merge(blobs: Sequence[Blob], problems: list[str]) -> Merged:
+    """Every file of `blobs` (and the standard files they need) in a new private pool.
+
+    Appends to `problems` each corrupt set, conflicting duplicate, missing import and file
+    protobuf rejects; a file whose import failed is left out without a second report.
+    """
+    notes: list[str] = []
+    empty: list[str] = []
+    files = _collect(blobs, problems, notes, empty)
+    builder = _PoolBuilder(files, problems)
+    for name in files:
+        builder.visit(name)
+    user = tuple(files[n] for n in builder.added if files[n].source != BUNDLED)
+    return Merged(builder.pool, tuple(builder.added), user, tuple(empty), tuple(notes))
+
+
+def _collect(
+    blobs: Sequence[Blob], problems: list[str], notes: list[str], empty: list[str]
+) -> dict[str, SourcedFile]:
+    """Every file by name: user files first, then standard files the sets did not carry.
+
+    Appends to `empty` the URI of each readable set that declares no service.
+    """
+    files: dict[str, SourcedFile] = {}
+    for blob in blobs:
+        protos = _parse_set(blob, problems)
+        if protos and not any(proto.service for proto in protos):
+            empty.append(blob.uri)
+        for proto in protos:
+            _merge_file(files, SourcedFile(proto, blob.uri), problems, notes)
+    for name, proto in _bootstrap().standard.items():
+        files.setdefault(name, SourcedFile(proto, BUNDLED))
+    return files
+
+
+def _parse_set(blob: Blob, problems: list[str]) -> list[FileProto]:
+    try:
+        fds: Any = _bootstrap().set_class.FromString(blob.data)
+    except DecodeError as exc:
+        problems.append(f"{blob.uri}: not a serialized FileDescriptorSet ({exc})")
+        return []
+    if not fds.file:
+        problems.append(f"{blob.uri}: holds no files (is it a serialized FileDescriptorSet?)")
+    elif any(not f.name for f in fds.file):
+        problems.append(f"{blob.uri}: not a FileDescriptorSet (a file has no name)")
+        return []
+    return list(fds.file)
+
+
+def _merge_file(
+    files: dict[str, SourcedFile], new: SourcedFile, problems: list[str], notes: list[str]
+) -> None:
+    name = new.proto.name
+    old = files.get(name)
+    if old is None:
+        files[name] = new
+    elif _without_source_info(old.proto) != _without_source_info(new.proto):
+        where = f"{name}: defined differently in {old.source} and {new.source}"
+        if name in _bootstrap().standard:
+            # Every protoc release changes descriptor.proto a little; sets built by different
+            # teams must still load together, and any copy resolves the same type names.
+            notes.append(f"{where}; using the copy from {old.source}")
+        else:
+            problems.append(where)
+
+
+def _without_source_info(proto: FileProto) -> bytes:
+    """The file's bytes without comments: sets built with and without them still agree."""
+    if not proto.HasField("source_code_info"):
+        return proto.SerializeToString(deterministic=True)
+    copy = type(proto)()
+    copy.CopyFrom(proto)
+    copy.ClearField("source_code_info")
+    return copy.SerializeToString(deterministic=True)
+
+
+class _PoolBuilder:
+    """Adds files depth-first, each after its imports, reporting what cannot be added."""
+
+    def __init__(self, files: Mapping[str, SourcedFile], problems: list[str]) -> None:
+        self.pool = descriptor_pool.DescriptorPool()
+        self.added: list[str] = []
+        self._files = files
+        self._problems = problems
+        self._done: dict[str, bool] = {}  # False while visiting, True once added or failed
+
+    def visit(self, name: str) -> bool:
+        """Whether `name` is in the pool after adding it and its imports (if not yet done)."""
+        if name not in self._done:
+            self._done[name] = False
+            file = self._files[name]
+            # A list, not a generator: every missing import is reported, not just the first.
+            imports_ok = all([self._import_ok(file, dep) for dep in file.proto.dependency])  # noqa: C419
+            if imports_ok and self._add(file):
+                self.added.append(name)
+            self._done[name] = True
+        return self._done[name] and name in self.added
+
+    def _import_ok(self, file: SourcedFile, dep: str) -> bool:
+        where = f"{file.proto.name} (from {file.source})"
+        if dep not in self._files:
+            self._problems.append(f"{where}: import {dep!r} is not in any set")
+            return False
+        if self._done.get(dep) is False:
+            self._problems.append(f"{where}: import cycle through {dep!r}")
+            return False
+        return self.visit(dep)
+
+    def _add(self, file: SourcedFile) -> bool:
+        try:
+            self.pool.AddSerializedFile(file.proto.SerializeToString())
+        except (TypeError, ValueError) as exc:
+            self._problems.append(
+                f"{file.proto.name} (from {file.source}): rejected by protobuf ({exc})"
+            )
+            return False
+        return True
