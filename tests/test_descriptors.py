@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 import pytest
+from google.api import annotations_pb2  # type: ignore[import-untyped]
 from google.protobuf import descriptor_pb2
 from grpc_transcoder_tools import synthetic_set
 from hypothesis import given, settings
@@ -297,3 +298,12 @@ def test_any_bytes_build_or_raise_the_documented_error(data: bytes) -> None:
         return
     assert problems
     assert all(problem.startswith("fuzz.binpb: ") for problem in problems)
+
+
+def test_a_rule_without_a_pattern_is_ignored() -> None:
+    file = proto_file("api.proto", service="Svc")
+    rule = file.service[0].method[0].options.Extensions[annotations_pb2.http]
+    rule.body = "*"
+    registry = descriptors.build([blob("api.binpb", file)])
+    assert registry.methods["/demo.v1.Svc/Get"].rules == ()
+    assert registry.methods["/demo.v1.Svc/Get"].full_name == "demo.v1.Svc/Get"

@@ -1,16 +1,16 @@
 """Descriptor sources: read serialized FileDescriptorSets from local files, directories and S3.
 
-Input: the locations of `TRANSCODER_DESCRIPTORS`. Output: `Blob`s (the bytes and where they came
-from), in a deterministic order. boto3 is imported only when an `s3://` location is used.
+Input: the locations of `TRANSCODER_DESCRIPTORS`. Output: a `Snapshot` (the bytes of every set and
+where they came from, in a deterministic order), and later a revalidated Snapshot or None.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from grpc_transcoder.errors import DescriptorError
@@ -21,15 +21,42 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DIRECTORY_SUFFIXES = (".binpb", ".pb", ".desc")
+NOT_MODIFIED = 304
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class Blob:
-    """One serialized FileDescriptorSet and the URI it was read from."""
+    """One serialized FileDescriptorSet, the URI it was read from and its S3 ETag (if any)."""
 
     uri: str
     data: bytes
     etag: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One configured location and the sets it held when read."""
+
+    location: str
+    blobs: tuple[Blob, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Every location, in configuration order, with what it held; immutable."""
+
+    sources: tuple[Source, ...]
+
+    @property
+    def blobs(self) -> tuple[Blob, ...]:
+        return tuple(blob for source in self.sources for blob in source.blobs)
+
+    @property
+    def revalidates(self) -> bool:
+        """Whether any source can change: an S3 location without a pinned version."""
+        return any(_can_change(source.location) for source in self.sources)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +72,10 @@ class S3Location:
 
 def parse_s3(uri: str) -> S3Location:
     """`s3://bucket/key`, `s3://bucket/key?versionId=...` or `s3://bucket/prefix/`."""
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError as exc:  # e.g. an unbalanced "[" taken for an IPv6 address
+        raise DescriptorError([f"{uri}: not a valid S3 location ({exc})"]) from None
     query = parse_qs(parts.query)
     unknown = set(query) - {"versionId"}
     if not parts.netloc or unknown:
@@ -59,18 +89,53 @@ def parse_s3(uri: str) -> S3Location:
 
 def read_all(locations: Sequence[str]) -> list[Blob]:
     """Every set named by `locations`, in order; all unreadable locations reported together."""
+    return list(snapshot(locations).blobs)
+
+
+def snapshot(locations: Sequence[str]) -> Snapshot:
+    """Read every location; raises DescriptorError naming each one that cannot be read."""
     if not locations:
         raise DescriptorError(["TRANSCODER_DESCRIPTORS is empty: name at least one descriptor set"])
-    blobs: list[Blob] = []
+    return Snapshot(_each(locations, lambda location: Source(location, tuple(read(location)))))
+
+
+def revalidate(previous: Snapshot) -> Snapshot | None:
+    """None when no source changed since `previous`, else a new Snapshot.
+
+    Only S3 locations without a pinned version are asked, with conditional requests: a key
+    with If-None-Match on its ETag, a prefix by listing it and comparing keys and ETags (only
+    new or changed objects are downloaded). Local files are part of the deployment and are
+    not read again. Raises DescriptorError naming each location that cannot be read.
+    """
+    sources = _each(previous.sources, _refresh)
+    if all(new is old for new, old in zip(sources, previous.sources, strict=True)):
+        return None
+    return Snapshot(sources)
+
+
+def _refresh(source: Source) -> Source:
+    """`source` itself when unchanged, else what the location holds now."""
+    if not _can_change(source.location):
+        return source
+    return _revalidate_s3(source) or source
+
+
+def _each(items: Sequence[T], read_one: Callable[[T], Source]) -> tuple[Source, ...]:
+    """`read_one` applied to each item, collecting every problem before raising them together."""
+    sources: list[Source] = []
     problems: list[str] = []
-    for location in locations:
+    for item in items:
         try:
-            blobs.extend(read(location))
+            sources.append(read_one(item))
         except DescriptorError as exc:
             problems.extend(exc.problems)
     if problems:
         raise DescriptorError(problems)
-    return blobs
+    return tuple(sources)
+
+
+def _can_change(location: str) -> bool:
+    return location.startswith("s3://") and not parse_s3(location).version_id
 
 
 def read(location: str) -> list[Blob]:
@@ -99,52 +164,119 @@ def _read_file(path: Path) -> bytes:
 
 def read_s3(location: S3Location, *, uri: str) -> list[Blob]:
     client = s3_client()
-    if location.is_prefix:
-        keys = list_keys(client, location, uri=uri)
-        return [
-            get_object(
-                client, S3Location(location.bucket, key), uri=f"s3://{location.bucket}/{key}"
-            )
-            for key in keys
-        ]
-    return [get_object(client, location, uri=uri)]
+    if not location.is_prefix:
+        return [get_object(client, location, uri=uri)]
+    return [
+        get_object(client, S3Location(location.bucket, key), uri=f"s3://{location.bucket}/{key}")
+        for key in list_keys(client, location, uri=uri)
+    ]
 
 
-def list_keys(client: S3Client, location: S3Location, *, uri: str) -> list[str]:
-    """Every object key under a prefix, sorted, skipping "directory" placeholder keys."""
-    keys: list[str] = []
+def list_keys(client: S3Client, location: S3Location, *, uri: str) -> dict[str, str]:
+    """Key -> ETag of every object under a prefix, sorted by key; "directory" keys skipped."""
+    keys: dict[str, str] = {}
     try:
         paginator = client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=location.bucket, Prefix=location.key):
-            keys.extend(
-                item["Key"] for item in page.get("Contents", []) if not item["Key"].endswith("/")
-            )
+            for item in page.get("Contents", []):
+                if not item["Key"].endswith("/"):
+                    keys[item["Key"]] = str(item.get("ETag", ""))
     except Exception as exc:
-        raise DescriptorError([f"{uri}: cannot list objects ({_describe(exc)})"]) from exc
+        raise DescriptorError([f"{uri}: cannot list objects ({describe(exc)})"]) from exc
     if not keys:
         raise DescriptorError([f"{uri}: no objects under this prefix"])
-    return sorted(keys)
+    return dict(sorted(keys.items()))
 
 
-def get_object(client: S3Client, location: S3Location, *, uri: str) -> Blob:
+def get_object(
+    client: S3Client, location: S3Location, *, uri: str, if_none_match: str = ""
+) -> Blob:
+    """The object's bytes and ETag. With `if_none_match`, raises _NotModified on a 304."""
     args: dict[str, Any] = {"Bucket": location.bucket, "Key": location.key}
     if location.version_id:
         args["VersionId"] = location.version_id
+    if if_none_match:
+        args["IfNoneMatch"] = if_none_match
     try:
         response = client.get_object(**args)
         data = response["Body"].read()
     except Exception as exc:
-        raise DescriptorError([f"{uri}: cannot read ({_describe(exc)})"]) from exc
+        if if_none_match and _status(exc) == NOT_MODIFIED:
+            raise _NotModified from None
+        raise DescriptorError([f"{uri}: cannot read ({describe(exc)})"]) from exc
     return Blob(uri, data, etag=str(response.get("ETag", "")))
 
 
-def _describe(exc: Exception) -> str:
-    """A botocore error as `Code: message`, anything else as its text."""
+class _NotModified(Exception):
+    """The object still has the ETag sent in If-None-Match (boto3 reports 304 as an error)."""
+
+
+def _revalidate_s3(source: Source) -> Source | None:
+    """A fresh Source when the S3 location changed, else None."""
+    location = parse_s3(source.location)
+    client = s3_client()
+    if not location.is_prefix:
+        (blob,) = source.blobs
+        try:
+            fresh = get_object(client, location, uri=source.location, if_none_match=blob.etag)
+        except _NotModified:
+            return None
+        return Source(source.location, (fresh,))
+    listed = list_keys(client, location, uri=source.location)
+    before = [(blob.uri, blob.etag) for blob in source.blobs]
+    if before == [(_uri(location, key), etag) for key, etag in listed.items()]:
+        return None
+    known = {blob.uri: blob for blob in source.blobs}
+    blobs = [_reuse_or_get(client, location, key, etag, known) for key, etag in listed.items()]
+    return Source(source.location, tuple(blobs))
+
+
+def _uri(location: S3Location, key: str) -> str:
+    return f"s3://{location.bucket}/{key}"
+
+
+def _reuse_or_get(
+    client: S3Client, location: S3Location, key: str, etag: str, known: dict[str, Blob]
+) -> Blob:
+    uri = _uri(location, key)
+    old = known.get(uri)
+    if old is not None and old.etag == etag:
+        return old
+    return get_object(client, S3Location(location.bucket, key), uri=uri)
+
+
+_ACCESS_HINT = (
+    "the function's role needs s3:GetObject (s3:ListBucket for a prefix, "
+    "s3:GetObjectVersion for a versionId) and the bucket policy must allow it"
+)
+# Hints for the errors people actually meet when pointing a function at a bucket. A GET whose
+# error has no body (HEAD-like answers) reports the bare status code, hence "403".
+_HINTS = {
+    "AccessDenied": _ACCESS_HINT,
+    "403": _ACCESS_HINT,
+    "NoSuchBucket": "check the bucket name and the region (AWS_REGION)",
+    "NoSuchKey": "check the key; upload the set first",
+    "NoSuchVersion": "the pinned versionId does not exist for this key",
+}
+
+
+def describe(exc: Exception) -> str:
+    """A botocore error as `Code: message (hint)`, anything else as its type and text."""
     response = getattr(exc, "response", None)
-    if isinstance(response, dict) and "Error" in response:
-        error = response["Error"]
-        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".rstrip(": ")
-    return f"{type(exc).__name__}: {exc}"
+    if not isinstance(response, dict) or "Error" not in response:
+        return f"{type(exc).__name__}: {exc}"
+    error = response["Error"]
+    code = str(error.get("Code", "Error"))
+    text = f"{code}: {error.get('Message', '')}".rstrip(": ")
+    hint = _HINTS.get(code)
+    return f"{text}; {hint}" if hint else text
+
+
+def _status(exc: Exception) -> int:
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return 0
+    return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
 
 
 _client: S3Client | None = None
