@@ -1,0 +1,313 @@
+"""template.yaml, samconfig.toml and the Makefile: linted, and read as the deployment will be."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tomllib
+from functools import cache
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode import cfn_yaml
+
+from grpc_transcoder import descriptor_source, settings
+from grpc_transcoder.settings import ErrorFormat, UnknownFields
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+@cache
+def template() -> dict[str, Any]:
+    loaded: dict[str, Any] = cfn_yaml.load(str(TEMPLATE))
+    return loaded
+
+
+def resource(name: str) -> dict[str, Any]:
+    found: dict[str, Any] = template()["Resources"][name]
+    return found
+
+
+def function() -> dict[str, Any]:
+    properties: dict[str, Any] = resource("TranscoderFunction")["Properties"]
+    return properties
+
+
+def environment() -> dict[str, Any]:
+    variables: dict[str, Any] = function()["Environment"]["Variables"]
+    return variables
+
+
+def parameter(name: str) -> dict[str, Any]:
+    found: dict[str, Any] = template()["Parameters"][name]
+    return found
+
+
+def branches(value: Any) -> list[Any]:
+    """Both outcomes of an Fn::If (AWS::NoValue dropped), or the value itself."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        _, yes, no = value["Fn::If"]
+        return [branch for branch in (yes, no) if branch != NO_VALUE]
+    return [value]
+
+
+def test_template_passes_cfn_lint() -> None:
+    result = subprocess.run(
+        [shutil.which("cfn-lint") or "cfn-lint", str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_function_runs_the_lambda_handler_on_a_current_arm64_python() -> None:
+    properties = function()
+    assert properties["Handler"] == "grpc_transcoder.lambda_handler.handler"
+    spec = find_spec("grpc_transcoder.lambda_handler")
+    assert spec is not None
+    assert spec.origin is not None
+    assert "\ndef handler(" in Path(spec.origin).read_text()
+    assert properties["CodeUri"] == "src/"
+    assert properties["Architectures"] == ["arm64"]
+    # SnapStart needs python3.12 or later; the build needs an interpreter of this version.
+    assert re.fullmatch(r"python3\.(1[2-9])", properties["Runtime"])
+
+
+def test_plain_sam_build_runs_the_makefile() -> None:
+    metadata = resource("TranscoderFunction")["Metadata"]
+    assert metadata == {"BuildMethod": "makefile", "ContextPath": "."}
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^build-TranscoderFunction:", makefile, re.MULTILINE)
+    version = re.search(r"^PYTHON_VERSION := (\S+)$", makefile, re.MULTILINE)
+    architecture = re.search(r"^ARCHITECTURE := (\S+)$", makefile, re.MULTILINE)
+    assert version, "the Makefile names PYTHON_VERSION"
+    assert architecture, "the Makefile names ARCHITECTURE"
+    assert f"python{version[1]}" == function()["Runtime"]
+    assert [architecture[1]] == function()["Architectures"]
+
+
+def test_every_environment_variable_is_a_setting_the_code_reads() -> None:
+    names = set(environment())
+    assert names <= settings.NAMES, f"unknown settings: {sorted(names - settings.NAMES)}"
+    assert {"TRANSCODER_DESCRIPTORS", "TRANSCODER_BACKENDS", "TRANSCODER_LOG_LEVEL"} <= names
+
+
+def _parameter_of(value: Any) -> tuple[str, bool] | None:
+    """(parameter, omitted when empty) for `Ref P` or `If [c, Ref P, NoValue]`."""
+    options = branches(value)
+    if len(options) == 1 and isinstance(options[0], dict) and set(options[0]) == {"Ref"}:
+        return str(options[0]["Ref"]), options[0] is not value
+    return None
+
+
+MAPPED = [
+    pytest.param(name, mapped, id=name)
+    for name, value in environment().items()
+    if (mapped := _parameter_of(value)) is not None
+]
+
+
+@pytest.mark.parametrize(("variable", "mapped"), MAPPED)
+def test_parameter_defaults_and_allowed_values_are_valid_settings(
+    variable: str, mapped: tuple[str, bool]
+) -> None:
+    name, omitted_when_empty = mapped
+    spec = parameter(name)
+    values = [spec["Default"], *spec.get("AllowedValues", [])] if "Default" in spec else []
+    for value in values:
+        if omitted_when_empty and str(value) == "":
+            continue  # the template leaves the variable out: the setting keeps its default
+        settings.load({variable: str(value)})  # raises ConfigurationError naming the variable
+
+
+@pytest.mark.parametrize(
+    ("parameter_name", "choices"),
+    [
+        pytest.param("UnknownQueryParameters", UnknownFields, id="unknown-query-parameters"),
+        pytest.param("UnknownJsonFields", UnknownFields, id="unknown-json-fields"),
+        pytest.param("ErrorFormat", ErrorFormat, id="error-format"),
+    ],
+)
+def test_choice_parameters_offer_exactly_the_settings_choices(
+    parameter_name: str, choices: type[UnknownFields | ErrorFormat]
+) -> None:
+    assert set(parameter(parameter_name)["AllowedValues"]) == {c.value for c in choices}
+
+
+def test_descriptor_location_is_the_key_or_the_prefix() -> None:
+    condition, prefix, key = environment()["TRANSCODER_DESCRIPTORS"]["Fn::If"]
+    assert condition == "UsePrefix"
+    assert prefix == {"Fn::Sub": "s3://${DescriptorBucket}/${DescriptorPrefix}"}
+    assert key == {"Fn::Sub": "s3://${DescriptorBucket}/${DescriptorKey}"}
+    assert descriptor_source.parse_s3("s3://bucket/descriptors/").is_prefix
+    assert not descriptor_source.parse_s3("s3://bucket/descriptors/api.binpb").is_prefix
+    assert template()["Conditions"]["UsePrefix"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "DescriptorPrefix"}, ""]}]
+    }
+    assert re.fullmatch(parameter("DescriptorPrefix")["AllowedPattern"], "descriptors/")
+    assert not re.fullmatch(parameter("DescriptorPrefix")["AllowedPattern"], "descriptors")
+    assert "OneDescriptorLocation" in template()["Rules"]
+
+
+def _statements() -> list[dict[str, Any]]:
+    role = resource("TranscoderRole")["Properties"]
+    found: list[dict[str, Any]] = []
+    for policy in role["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            found.extend(branches(statement))
+    return found
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    actions = statement["Action"]
+    return {actions} if isinstance(actions, str) else set(actions)
+
+
+def test_the_role_grants_only_logs_and_the_descriptor_objects() -> None:
+    assert "Policies" not in function(), "permissions belong on TranscoderRole"
+    assert function()["Role"] == {"Fn::GetAtt": ["TranscoderRole", "Arn"]}
+    statements = _statements()
+    assert all(s["Effect"] == "Allow" for s in statements)
+    granted = set().union(*(_actions(s) for s in statements))
+    assert granted == {"logs:CreateLogStream", "logs:PutLogEvents", "s3:GetObject", "s3:ListBucket"}
+    (logs,) = [s for s in statements if "logs:PutLogEvents" in _actions(s)]
+    assert logs["Resource"] == {"Fn::GetAtt": ["TranscoderLogGroup", "Arn"]}
+
+
+def test_objects_are_readable_only_at_the_key_or_under_the_prefix() -> None:
+    (get,) = [s for s in _statements() if _actions(s) == {"s3:GetObject"}]
+    condition, under_prefix, at_key = get["Resource"]["Fn::If"]
+    assert condition == "UsePrefix"
+    assert under_prefix["Fn::Sub"].endswith(":s3:::${DescriptorBucket}/${DescriptorPrefix}*")
+    assert at_key["Fn::Sub"].endswith(":s3:::${DescriptorBucket}/${DescriptorKey}")
+
+
+def test_listing_is_allowed_only_under_the_prefix_and_only_with_a_prefix() -> None:
+    role = resource("TranscoderRole")["Properties"]
+    (read,) = [p for p in role["Policies"] if p["PolicyName"] == "read-descriptors"]
+    listing = read["PolicyDocument"]["Statement"][1]
+    condition, statement, otherwise = listing["Fn::If"]
+    assert (condition, otherwise) == ("UsePrefix", NO_VALUE)
+    assert statement["Action"] == "s3:ListBucket"
+    assert statement["Resource"]["Fn::Sub"].endswith(":s3:::${DescriptorBucket}")
+    assert statement["Condition"] == {
+        "StringLike": {"s3:prefix": {"Fn::Sub": "${DescriptorPrefix}*"}}
+    }
+
+
+def test_vpc_access_only_when_subnets_are_given() -> None:
+    conditions = template()["Conditions"]
+    assert conditions["InVpc"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "SubnetIds"}]}, ""]}]
+    }
+    vpc = function()["VpcConfig"]["Fn::If"]
+    assert (vpc[0], vpc[2]) == ("InVpc", NO_VALUE)
+    assert vpc[1] == {
+        "SubnetIds": {"Ref": "SubnetIds"},
+        "SecurityGroupIds": {"Ref": "SecurityGroupIds"},
+    }
+    managed = resource("TranscoderRole")["Properties"]["ManagedPolicyArns"]["Fn::If"]
+    assert (managed[0], managed[2]) == ("InVpc", NO_VALUE)
+    (arn,) = managed[1]
+    assert arn["Fn::Sub"].endswith(":iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")
+    assert parameter("SubnetIds")["Default"] == ""
+
+
+def test_an_s3_gateway_endpoint_is_created_only_on_request() -> None:
+    endpoint = resource("S3GatewayEndpoint")
+    assert endpoint["Condition"] == "CreateS3Endpoint"
+    properties = endpoint["Properties"]
+    assert properties["VpcEndpointType"] == "Gateway"
+    assert properties["ServiceName"] == {"Fn::Sub": "com.amazonaws.${AWS::Region}.s3"}
+    assert properties["RouteTableIds"] == {"Ref": "S3EndpointRouteTableIds"}
+    assert parameter("S3EndpointRouteTableIds")["Default"] == ""
+
+
+def test_an_http_api_sends_every_path_to_the_function() -> None:
+    events = function()["Events"]
+    routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events.values()}
+    assert routes == {("ANY", "/"), ("ANY", "/{proxy+}")}
+    assert all(e["Type"] == "HttpApi" for e in events.values())
+    assert all(e["Properties"]["ApiId"] == {"Ref": "TranscoderApi"} for e in events.values())
+
+
+def test_cors_is_configured_only_with_origins() -> None:
+    cors = resource("TranscoderApi")["Properties"]["CorsConfiguration"]["Fn::If"]
+    assert (cors[0], cors[2]) == ("UseCors", NO_VALUE)
+    assert cors[1]["AllowOrigins"] == {"Fn::Split": [",", {"Ref": "CorsOrigins"}]}
+    assert template()["Conditions"]["UseCors"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "CorsOrigins"}, ""]}]
+    }
+    assert parameter("CorsOrigins")["Default"] == ""
+
+
+def test_logs_go_to_a_log_group_with_retention() -> None:
+    assert function()["LoggingConfig"]["LogGroup"] == {"Ref": "TranscoderLogGroup"}
+    group = resource("TranscoderLogGroup")["Properties"]
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert (
+        parameter("LogRetentionDays")["Default"] in parameter("LogRetentionDays")["AllowedValues"]
+    )
+
+
+def test_snapstart_is_optional_and_needs_a_published_version() -> None:
+    snapstart = function()["SnapStart"]["Fn::If"]
+    assert snapstart == ["UseSnapStart", {"ApplyOn": "PublishedVersions"}, NO_VALUE]
+    assert function()["AutoPublishAlias"]
+    assert parameter("SnapStart")["Default"] == "false"
+
+
+def test_outputs_name_the_api_url_and_the_function() -> None:
+    outputs = template()["Outputs"]
+    assert outputs["ApiUrl"]["Value"]["Fn::Sub"].startswith("https://${TranscoderApi}.execute-api.")
+    assert outputs["FunctionName"]["Value"] == {"Ref": "TranscoderFunction"}
+
+
+def test_the_issue_parameters_exist_with_sizes_in_range() -> None:
+    names = set(template()["Parameters"])
+    wanted = {"DescriptorBucket", "DescriptorKey", "DescriptorPrefix", "Backends", "SubnetIds"}
+    wanted |= {"SecurityGroupIds", "MemorySize", "Timeout", "LogLevel", "CorsOrigins"}
+    assert wanted <= names
+    for name in ("MemorySize", "Timeout"):
+        spec = parameter(name)
+        assert spec["MinValue"] <= spec["Default"] <= spec["MaxValue"]
+    assert parameter("Timeout")["Default"] < 30, "an HTTP API waits at most 30 s"
+
+
+def _overrides(environment_name: str) -> dict[str, str]:
+    """parameter_overrides as SAM reads them: `Key=Value`, a value maybe in single quotes."""
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    entries = config[environment_name]["deploy"]["parameters"]["parameter_overrides"]
+    pairs = (entry.split("=", 1) for entry in entries)
+    return {key: value.removeprefix("'").removesuffix("'") for key, value in pairs}
+
+
+@pytest.mark.parametrize("environment_name", ["default", "private"])
+def test_samconfig_environments_deploy_after_sam_build(environment_name: str) -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())[environment_name]
+    deploy = config["deploy"]["parameters"]
+    assert deploy["resolve_s3"] is True
+    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    assert config["global"]["parameters"]["stack_name"]
+    overrides = _overrides(environment_name)
+    parameters = template()["Parameters"]
+    assert set(overrides) <= set(parameters)
+    required = {name for name, spec in parameters.items() if "Default" not in spec}
+    assert required <= set(overrides)
+    assert bool(overrides.get("DescriptorKey")) != bool(overrides.get("DescriptorPrefix"))
+    assert any("REPLACE" in value for value in overrides.values()), "placeholders say what to set"
+
+
+def test_the_example_environment_passes_a_json_backend_map() -> None:
+    backends = _overrides("private")["Backends"]
+    loaded = settings.load({"TRANSCODER_BACKENDS": backends})
+    assert dict(loaded.backends) == {
+        "library.v1.*": "library.internal:50051",
+        "*": "grpcs://api.internal:443",
+    }
