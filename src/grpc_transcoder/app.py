@@ -70,10 +70,19 @@ def http_request(scope: Scope, body: bytes) -> HttpRequest:
 
 
 def raw_path(scope: Scope, event: Mapping[str, Any]) -> str:
-    """The path as the client sent it, percent-encoding intact where the event keeps it."""
+    """The path as the client sent it, percent-encoding intact where the event keeps it.
+
+    Mangum hands the app a decoded path (`/a%2Fb` becomes `/a/b`), so the path comes from the
+    event: REST API and ALB `path` and Function URL `rawPath` keep the encoding; an HTTP API
+    (payload 2.0) `rawPath` is already decoded by API Gateway. Other ASGI servers give
+    `raw_path`.
+    """
     raw = event.get("rawPath") or event.get("path")
     if isinstance(raw, str) and raw:
         return raw
+    raw_bytes = scope.get("raw_path")
+    if isinstance(raw_bytes, bytes) and raw_bytes:
+        return raw_bytes.decode("latin-1")
     return str(scope["path"])
 
 

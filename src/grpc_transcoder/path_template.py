@@ -1,22 +1,32 @@
 """Path templates: parse the google.api.http template grammar into segments and variables.
 
-Input: a template string such as `/v1/{name=shelves/*}:move`. Output: a `PathTemplate`.
-Grammar (google/api/http.proto)::
+Input: a template such as `/v1/{name=shelves/*}:move`. Output: a `PathTemplate`, or a
+`TemplateError` naming the column and the reason. Grammar (google/api/http.proto)::
 
-    Template = "/" Segments [ Verb ] ;
-    Segments = Segment { "/" Segment } ;
-    Segment  = "*" | "**" | LITERAL | Variable ;
-    Variable = "{" FieldPath [ "=" Segments ] "}" ;
+    Template  = "/" | "/" Segments [ Verb ] ;
+    Segments  = Segment { "/" Segment } ;
+    Segment   = "*" | "**" | LITERAL | Variable ;
+    Variable  = "{" FieldPath [ "=" Segments ] "}" ;
     FieldPath = IDENT { "." IDENT } ;
-    Verb     = ":" LITERAL ;
+    Verb      = ":" LITERAL ;
+
+`{x}` means `{x=*}`. Only literals may follow `**`, which appears at most once; variables do not
+nest. LITERAL is made of RFC 3986 path characters other than `:` and `*` (use %XX for others).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 WILDCARD = "*"
 DEEP_WILDCARD = "**"
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LITERAL_CHARS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()+,;=@%"
+)
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 class TemplateError(ValueError):
@@ -25,111 +35,215 @@ class TemplateError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Variable:
-    """A variable binding segments [start, end) of the path to a field path.
+    """A variable binding template segments [start, end) to a field path.
 
-    `end` is None when the variable ends with `**` and takes every remaining segment.
+    When the variable holds the `**`, the path segments it binds stretch with the request;
+    `PathTemplate.span` turns the template positions into path positions.
     """
 
     field_path: tuple[str, ...]
     start: int
-    end: int | None
+    end: int
+    deep: bool = False  # holds the '**'
 
     @property
     def multi_segment(self) -> bool:
-        return self.end is None or self.end - self.start > 1
+        """Whether the value may span several segments (reserved characters stay encoded)."""
+        return self.deep or self.end - self.start > 1
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.field_path)
 
 
 @dataclass(frozen=True, slots=True)
 class PathTemplate:
+    """A parsed template. `segments` holds literals (as written), `*` and `**`."""
+
     text: str
-    segments: tuple[str, ...]  # literals, "*" and "**"
+    segments: tuple[str, ...]
     variables: tuple[Variable, ...]
     verb: str
+    deep_index: int | None = None  # position of '**' in `segments`
+
+    def span(self, variable: Variable, path_length: int) -> tuple[int, int]:
+        """The [start, end) positions of the request path segments bound to `variable`.
+
+        `path_length` is the number of segments of a path this template matched; positions
+        after the `**` move by however many segments it took.
+        """
+        if self.deep_index is None:
+            return variable.start, variable.end
+        shift = path_length - len(self.segments)
+        start = variable.start + shift if variable.start > self.deep_index else variable.start
+        end = variable.end + shift if variable.end > self.deep_index else variable.end
+        return start, end
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def parse(text: str) -> PathTemplate:
-    """Parse `text`; raises TemplateError naming the problem."""
-    if not text.startswith("/"):
-        raise TemplateError("a template must start with '/'")
-    body, verb = _split_verb(text[1:])
-    segments: list[str] = []
-    variables: list[Variable] = []
-    for part in _split_segments(body):
-        if part.startswith("{"):
-            variables.append(_variable(part, segments))
-        else:
-            segments.append(_segment(part))
-    _check_deep_wildcard(segments)
-    return PathTemplate(text, tuple(segments), tuple(variables), verb)
+    """Parse `text`; raises TemplateError naming the column and what is wrong."""
+    if text == "/":
+        return PathTemplate(text, (), (), "")
+    return _Parser(text).template()
 
 
-def _split_verb(body: str) -> tuple[str, str]:
-    depth = 0
-    for index in range(len(body) - 1, -1, -1):
-        char = body[index]
+class _Parser:
+    """A recursive-descent parser over one template; `position` is the next character."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.position = 0
+        self.segments: list[str] = []
+        self.variables: list[Variable] = []
+        self.variable_start: int | None = None  # column of the open '{'
+
+    def template(self) -> PathTemplate:
+        if not self.text.startswith("/"):
+            raise self.error("a template must start with '/'" if self.text else "empty template")
+        self.position = 1
+        self.segments_rule()
+        verb = self.verb() if self.peek() == ":" else ""
+        if self.position < len(self.text):
+            raise self.error(self.leftover(self.peek()))
+        deep_index = self.check_deep_wildcard()
+        return PathTemplate(
+            self.text, tuple(self.segments), tuple(self.variables), verb, deep_index
+        )
+
+    @staticmethod
+    def leftover(char: str) -> str:
+        # Literals and wildcards stop only at separators, so what is left follows a verb or a '}'.
+        if char == "/":
+            return "unexpected '/'; a verb must end the template"
         if char == "}":
-            depth += 1
+            return "'}' without a matching '{'"
+        return f"unexpected {char!r}; a variable must be a whole segment"
+
+    def peek(self) -> str:
+        return self.text[self.position] if self.position < len(self.text) else ""
+
+    def error(self, reason: str, *, column: int | None = None) -> TemplateError:
+        at = self.position + 1 if column is None else column
+        return TemplateError(f"column {at}: {reason}")
+
+    def segments_rule(self) -> None:
+        self.segment()
+        while self.peek() == "/":
+            self.position += 1
+            self.segment()
+
+    def segment(self) -> None:
+        char = self.peek()
+        if char == "*":
+            self.wildcard()
         elif char == "{":
-            depth -= 1
-        elif char == "/" and depth == 0:
-            break
-        elif char == ":" and depth == 0:
-            verb = body[index + 1 :]
-            if not verb:
-                raise TemplateError("empty verb after ':'")
-            return body[:index], verb
-    return body, ""
-
-
-def _split_segments(body: str) -> list[str]:
-    parts: list[str] = []
-    current = ""
-    depth = 0
-    for char in body:
-        if char == "{":
-            if depth:
-                raise TemplateError("nested variables are not allowed")
-            depth = 1
-        elif char == "}":
-            if not depth:
-                raise TemplateError("'}' without '{'")
-            depth = 0
-        if char == "/" and not depth:
-            parts.append(current)
-            current = ""
+            self.variable()
+        elif char == "}" and self.variable_start is None:
+            raise self.error("'}' without a matching '{'")
+        elif char in ("/", "", ":", "}"):
+            raise self.error(f"empty segment{self.before(char)}")
         else:
-            current += char
-    if depth:
-        raise TemplateError("unterminated variable")
-    parts.append(current)
-    return parts
+            self.segments.append(self.literal("segment"))
 
+    @staticmethod
+    def before(char: str) -> str:
+        return f" before {char!r}" if char else " at the end"
 
-def _variable(part: str, segments: list[str]) -> Variable:
-    if not part.endswith("}"):
-        raise TemplateError(f"variable {part!r} must be a whole segment")
-    inner = part[1:-1]
-    name, _, pattern = inner.partition("=")
-    field_path = tuple(name.split("."))
-    if not all(p.isidentifier() for p in field_path):
-        raise TemplateError(f"invalid field path {name!r}")
-    start = len(segments)
-    sub = pattern.split("/") if pattern else [WILDCARD]
-    segments.extend(_segment(s) for s in sub)
-    end = None if sub[-1] == DEEP_WILDCARD else len(segments)
-    return Variable(field_path, start, end)
+    def wildcard(self) -> None:
+        start = self.position
+        while self.peek() == "*":
+            self.position += 1
+        stars = self.text[start : self.position]
+        if len(stars) > 2:
+            raise self.error(f"{stars!r} is not a segment; use '*' or '**'", column=start + 1)
+        if self.peek() not in ("/", "", ":", "}"):
+            raise self.error(f"{stars!r} must be a whole segment")
+        self.segments.append(stars)
 
+    def literal(self, what: str) -> str:
+        start = self.position
+        while (char := self.peek()) not in ("/", "", ":", "}"):
+            self.check_literal_char(char)
+            self.position += 1
+        if start == self.position:
+            raise self.error(f"empty {what}{self.before(self.peek())}")
+        if self.peek() == "}" and self.variable_start is None:
+            raise self.error("'}' without a matching '{'")
+        return self.text[start : self.position]
 
-def _segment(part: str) -> str:
-    if not part:
-        raise TemplateError("empty segment")
-    if part in (WILDCARD, DEEP_WILDCARD):
-        return part
-    if any(c in part for c in "{}*=:"):
-        raise TemplateError(f"invalid literal segment {part!r}")
-    return part
+    def check_literal_char(self, char: str) -> None:
+        if char == "%":
+            escape = self.text[self.position + 1 : self.position + 3]
+            if len(escape) < 2 or not set(escape) <= _HEX:
+                raise self.error("'%' must start an escape such as %2F")
+        elif char == "*":
+            raise self.error("'*' must be a whole segment")
+        elif char == "{":
+            if self.variable_start is not None:
+                raise self.error("nested variables are not allowed")
+            raise self.error("a variable must be a whole segment")
+        elif char not in _LITERAL_CHARS:
+            raise self.error(f"character {char!r} is not allowed; percent-encode it")
 
+    def variable(self) -> None:
+        if self.variable_start is not None:
+            raise self.error("nested variables are not allowed")
+        self.variable_start = self.position + 1
+        self.position += 1
+        field_path = self.field_path()
+        start = len(self.segments)
+        if self.peek() == "=":
+            self.position += 1
+            self.segments_rule()
+        else:
+            self.segments.append(WILDCARD)
+        self.close_variable()
+        deep = DEEP_WILDCARD in self.segments[start:]
+        self.add_variable(Variable(field_path, start, len(self.segments), deep))
 
-def _check_deep_wildcard(segments: list[str]) -> None:
-    if DEEP_WILDCARD in segments and segments.index(DEEP_WILDCARD) != len(segments) - 1:
-        raise TemplateError("'**' must be the last segment")
+    def field_path(self) -> tuple[str, ...]:
+        names = [self.identifier()]
+        while self.peek() == ".":
+            self.position += 1
+            names.append(self.identifier())
+        return tuple(names)
+
+    def identifier(self) -> str:
+        found = _IDENT.match(self.text, self.position)
+        if found is None:
+            char = self.peek()
+            got = f"{char!r}" if char else "the end"
+            raise self.error(f"expected a field name, got {got}")
+        self.position = found.end()
+        return found.group()
+
+    def close_variable(self) -> None:
+        opened = self.variable_start
+        if self.peek() != "}":
+            char = self.peek()
+            reason = f"unexpected {char!r} in the variable" if char else "unterminated variable"
+            raise self.error(f"{reason} opened at column {opened}; expected '}}'")
+        self.position += 1
+        self.variable_start = None
+
+    def add_variable(self, variable: Variable) -> None:
+        for other in self.variables:
+            if other.field_path == variable.field_path:
+                raise self.error(f"field path {variable.name!r} is bound twice")
+        self.variables.append(variable)
+
+    def verb(self) -> str:
+        self.position += 1
+        return self.literal("verb after ':'")
+
+    def check_deep_wildcard(self) -> int | None:
+        if DEEP_WILDCARD not in self.segments:
+            return None
+        index = self.segments.index(DEEP_WILDCARD)
+        for later in self.segments[index + 1 :]:
+            if later in (WILDCARD, DEEP_WILDCARD):
+                raise TemplateError(f"only literal segments may follow '**', not {later!r}")
+        return index

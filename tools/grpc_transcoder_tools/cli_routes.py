@@ -1,0 +1,171 @@
+"""The `routes` command: the effective HTTP route table of descriptor sets, with its problems.
+
+    grpc-transcoder routes SOURCE... [--[no-]default-routes] [--[no-]default-routes-for-annotated]
+                                     [--json]
+
+SOURCE is what TRANSCODER_DESCRIPTORS takes: a set file, a directory or an s3:// location. Prints
+each route (HTTP method, template, body, response_body, gRPC method and the rule that produced
+it), the templates that overlap, and every rule that cannot be routed. Exit status: 0 when every
+rule routes, 1 when some rule has a problem, 2 when the descriptors cannot be loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from grpc_transcoder import descriptor_source, descriptors, routing, settings
+from grpc_transcoder.descriptors import RuleOrigin
+from grpc_transcoder.errors import ConfigurationError
+from grpc_transcoder.route_overlaps import Overlap, overlaps
+from grpc_transcoder.routing import Route, RouteProblem, RouteTable
+
+COLUMNS = ("HTTP", "TEMPLATE", "BODY", "RESPONSE_BODY", "GRPC METHOD", "ORIGIN")
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What the command prints: the table, its overlaps and the rules left out."""
+
+    routes: tuple[Route, ...]
+    overlaps: tuple[Overlap, ...]
+    problems: tuple[RouteProblem, ...]
+    methods: int  # gRPC methods in the sets
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "routes",
+        help="print the HTTP routes of descriptor sets and the rules that cannot be routed",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("sources", nargs="+", metavar="SOURCE", help="a descriptor set location")
+    parser.add_argument(
+        "--default-routes",
+        action=argparse.BooleanOptionalAction,
+        help="POST /<package>.<Service>/<Method> for every method"
+        " (default: TRANSCODER_DEFAULT_ROUTES)",
+    )
+    parser.add_argument(
+        "--default-routes-for-annotated",
+        action=argparse.BooleanOptionalAction,
+        help="the default route for annotated methods too"
+        " (default: TRANSCODER_DEFAULT_ROUTES_FOR_ANNOTATED)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        report = build_report(
+            args.sources,
+            default_routes=args.default_routes,
+            default_routes_for_annotated=args.default_routes_for_annotated,
+        )
+    except ConfigurationError as exc:
+        print(f"grpc-transcoder routes: {exc}", file=sys.stderr)
+        return 2
+    print(render_json(report) if args.json else render_text(report))
+    return 1 if report.problems else 0
+
+
+def build_report(
+    sources: Sequence[str],
+    *,
+    default_routes: bool | None = None,
+    default_routes_for_annotated: bool | None = None,
+) -> Report:
+    """The report for `sources`; an option left at None takes its TRANSCODER_* setting.
+
+    Raises ConfigurationError when the settings or the descriptor sets cannot be loaded.
+    """
+    configured = settings.load()
+    registry = descriptors.build(descriptor_source.read_all(sources))
+    routes, problems = routing.routes_for(
+        registry,
+        default_routes=_either(default_routes, configured.default_routes),
+        default_routes_for_annotated=_either(
+            default_routes_for_annotated, configured.default_routes_for_annotated
+        ),
+    )
+    table = RouteTable(routes)
+    ordered = tuple(sorted(routes, key=_listing_order))
+    return Report(ordered, tuple(overlaps(table)), tuple(problems), len(registry.methods))
+
+
+def _listing_order(route: Route) -> tuple[bool, str, str]:
+    # Annotated routes by template, then the default routes (one per method, less telling).
+    return (route.origin is RuleOrigin.DEFAULT, route.template.text, route.http_method)
+
+
+def _either(option: bool | None, setting: bool) -> bool:
+    return setting if option is None else option
+
+
+def render_text(report: Report) -> str:
+    rows = [COLUMNS, *(_row(route) for route in report.routes)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    lines += ["", f"{len(report.routes)} routes for {report.methods} gRPC methods."]
+    lines += _overlap_lines(report.overlaps)
+    lines += _problem_lines(report.problems)
+    return "\n".join(lines)
+
+
+def _row(route: Route) -> tuple[str, ...]:
+    return (
+        route.http_method,
+        route.template.text,
+        route.body or "-",
+        route.response_body or "-",
+        route.method.full_name,
+        route.origin.value,
+    )
+
+
+def _overlap_lines(found: Sequence[Overlap]) -> list[str]:
+    if not found:
+        return ["", "No templates overlap."]
+    lines = ["", "Overlapping templates (precedence: literal > * > **; the first one answers):"]
+    lines += [f"  {o.first} before {o.second}, e.g. {o.example}" for o in found]
+    return lines
+
+
+def _problem_lines(problems: Sequence[RouteProblem]) -> list[str]:
+    if not problems:
+        return ["", "No problems: every rule is routed."]
+    return ["", f"Problems ({len(problems)} rules not routed):", *(f"  {p}" for p in problems)]
+
+
+def render_json(report: Report) -> str:
+    document = {
+        "routes": [dict(zip(_KEYS, _row(route), strict=True)) for route in report.routes],
+        "overlaps": [
+            {"first": str(o.first), "second": str(o.second), "example": o.example}
+            for o in report.overlaps
+        ],
+        "problems": [
+            {
+                "grpc_method": p.method,
+                "http_method": p.http_method,
+                "template": p.template,
+                "origin": p.origin.value,
+                "reason": p.reason,
+            }
+            for p in report.problems
+        ],
+    }
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
+
+
+_KEYS = ("http_method", "template", "body", "response_body", "grpc_method", "origin")
