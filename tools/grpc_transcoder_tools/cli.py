@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from grpc_transcoder_tools import example_backend
+from grpc_transcoder_tools import cli_routes, example_backend
 
 REPO_DESCRIPTORS = Path(__file__).resolve().parents[2] / "descriptors"
 
@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     # Each command module registers its sub-command; add new ones to this tuple.
-    for register in (_add_serve, _add_example_backend):
+    for register in (_add_serve, _add_example_backend, cli_routes.register):
         register(commands)
     return parser
 
