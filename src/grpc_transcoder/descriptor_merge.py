@@ -72,6 +72,11 @@ def _bootstrap() -> _Bootstrap:
     return _Bootstrap(set_class, pool.FindExtensionByName(HTTP_RULE_EXTENSION), standard)
 
 
+def standard_file_names() -> frozenset[str]:
+    """The files the package bundles, resolved for any set that lacks them."""
+    return frozenset(_bootstrap().standard)
+
+
 def http_extension() -> Any:
     """The google.api.http extension of the MethodOptions inside parsed files."""
     return _bootstrap().http

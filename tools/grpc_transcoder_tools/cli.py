@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from grpc_transcoder_tools import cli_routes, example_backend
+from grpc_transcoder_tools import cli_descriptors, cli_routes, example_backend
 
 REPO_DESCRIPTORS = Path(__file__).resolve().parents[2] / "descriptors"
 
@@ -37,7 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     # Each command module registers its sub-command; add new ones to this tuple.
-    for register in (_add_serve, _add_example_backend, cli_routes.register):
+    for register in (
+        _add_serve,
+        _add_example_backend,
+        cli_routes.register,
+        cli_descriptors.register,
+    ):
         register(commands)
     return parser
 

@@ -501,8 +501,7 @@ def _add_health(server: grpc.Server) -> None:
 
 
 def _add_reflection(server: grpc.Server, registry: Registry, names: list[str]) -> None:
-    from grpc_reflection.v1alpha import reflection
+    """Server reflection v1 and v1alpha, as `descriptors fetch --reflection` reads it."""
+    from grpc_transcoder_tools import reflection
 
-    reflection.enable_server_reflection(
-        (*names, reflection.SERVICE_NAME), server, pool=registry.pool
-    )
+    reflection.enable(server, pool=registry.pool, services=names)
