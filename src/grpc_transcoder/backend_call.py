@@ -1,19 +1,56 @@
 """Backend calls: send serialized request messages to the backend and collect the answer.
 
-Input: a channel, the gRPC method path, request bytes, a timeout and metadata. Output: the
-response bytes with the response metadata, or a BackendError carrying the gRPC status.
+Input: a `CallSpec` (target, method, deadline, metadata, idempotency) and the serialized
+request messages. Output: the response bytes with the response metadata (unary and client
+streaming) or a `ResponseStream` (server streaming and bidi); a failure raises a BackendError
+carrying the gRPC status, its rendered details and the response metadata as headers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import logging
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 
-from grpc_transcoder.errors import BackendError, Code
+from grpc_transcoder import response_metadata
+from grpc_transcoder.backends import Target
+from grpc_transcoder.channels import ChannelCache, ChannelOptions, Connection
+from grpc_transcoder.deadlines import Deadline
+from grpc_transcoder.descriptors import MethodInfo
+from grpc_transcoder.errors import BackendError
+from grpc_transcoder.status_details import StatusDecoder
 
-Metadata = Sequence[tuple[str, str | bytes]]
+logger = logging.getLogger(__name__)
+
+Metadata = tuple[tuple[str, str | bytes], ...]
+
+# One first attempt and up to two retries of UNAVAILABLE, each on a fresh channel: enough
+# for a connection that went stale while the Lambda was frozen, quick when the backend is down.
+MAX_ATTEMPTS = 3
+RETRY_DELAYS = (0.0, 0.1)  # seconds before the second and the third attempt
+MIN_ATTEMPT_SECONDS = 0.01
+# After these the connection may be dead (reset, black-holed): the next call opens a new one.
+CONNECTION_FAILURES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+GRPC_DEADLINE_TEXT = "Deadline Exceeded"
+# Resolved addresses in gRPC's own messages ("ipv4:10.0.3.7:50051") stay in the logs.
+_ADDRESS = re.compile(r"\b(?:ipv4|ipv6|unix|unix-abstract|vsock):(?:\[[^\]]*\]|[^\s:,;]+)(?::\d+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class CallSpec:
+    """Everything one call needs besides its request messages."""
+
+    target: Target
+    method: MethodInfo
+    deadline: Deadline
+    metadata: Metadata = ()
+    idempotent: bool = False
+    options: ChannelOptions = field(default_factory=ChannelOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,25 +60,163 @@ class UnaryResult:
     trailing_metadata: Metadata
 
 
-def call_unary(
-    channel: grpc.Channel,
-    grpc_path: str,
-    request: bytes,
-    *,
-    timeout: float,
-    metadata: Metadata = (),
-) -> UnaryResult:
-    multicallable = channel.unary_unary(grpc_path)
-    try:
-        response, call = multicallable.with_call(request, timeout=timeout, metadata=metadata)
-    except grpc.RpcError as exc:
-        raise backend_error(exc) from None
-    return UnaryResult(response, call.initial_metadata() or (), call.trailing_metadata() or ())
+class BackendCaller:
+    """Makes calls through a channel cache, retrying UNAVAILABLE for idempotent calls."""
+
+    def __init__(self, channels: ChannelCache, statuses: StatusDecoder) -> None:
+        self._channels = channels
+        self._statuses = statuses
+
+    def unary(self, spec: CallSpec, requests: Sequence[bytes]) -> UnaryResult:
+        """A unary or client-streaming call (`requests` holds one message for unary)."""
+        attempt = 1
+        while True:
+            with self._channels.lease(spec.target, spec.options) as connection:
+                try:
+                    return _unary_once(connection, spec, requests)
+                except grpc.RpcError as exc:
+                    self.after_failure(connection, spec, exc, attempt)
+                    failure = exc
+            if not self.retry(spec, failure, attempt):
+                raise self.error(spec, failure)
+            attempt += 1
+
+    def stream(self, spec: CallSpec, requests: Sequence[bytes]) -> ResponseStream:
+        """A server-streaming or bidi call; nothing is sent until the stream is iterated."""
+        return ResponseStream(self, spec, requests)
+
+    @property
+    def channels(self) -> ChannelCache:
+        return self._channels
+
+    def after_failure(
+        self, connection: Connection, spec: CallSpec, exc: grpc.RpcError, attempt: int
+    ) -> None:
+        code = _code(exc)
+        if code in CONNECTION_FAILURES:
+            self._channels.drop(connection, f"{code.name} calling {spec.method.full_name}")
+            logger.warning(
+                "%s from %s for %s (attempt %d, deadline %s): %s",
+                code.name,
+                spec.target,
+                spec.method.full_name,
+                attempt,
+                spec.deadline.describe(),
+                _details(exc),
+            )
+
+    def retry(self, spec: CallSpec, exc: grpc.RpcError, attempt: int) -> bool:
+        """Wait and return True when the failed attempt should be made again."""
+        if not spec.idempotent or attempt >= MAX_ATTEMPTS:
+            return False
+        if _code(exc) is not grpc.StatusCode.UNAVAILABLE:
+            return False
+        delay = RETRY_DELAYS[attempt - 1]
+        if spec.deadline.remaining() - delay < MIN_ATTEMPT_SECONDS:
+            return False
+        time.sleep(delay)
+        return True
+
+    def error(self, spec: CallSpec, exc: grpc.RpcError) -> BackendError:
+        """The BackendError of a failed call, with its rendered details and metadata."""
+        code = _code(exc)
+        initial, trailing = _metadata(exc, "initial_metadata"), _metadata(exc, "trailing_metadata")
+        rich = self._statuses.decode(trailing)
+        message = _message(spec, code, _details(exc) or (rich.message if rich else ""))
+        headers = response_metadata.headers(initial, trailing)
+        if code is grpc.StatusCode.UNAUTHENTICATED:
+            headers["WWW-Authenticate"] = response_metadata.challenge(initial, trailing)
+        details = rich.details if rich else ()
+        return BackendError(message, code=code.value[0], details=details, headers=headers)
 
 
-def backend_error(exc: grpc.RpcError) -> BackendError:
-    """The BackendError of a failed call (status details are rendered by the caller)."""
-    code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
+def _unary_once(connection: Connection, spec: CallSpec, requests: Sequence[bytes]) -> UnaryResult:
+    method = spec.method
+    multicallable = connection.multicallable(
+        method.grpc_path, client_streaming=method.client_streaming, server_streaming=False
+    )
+    request: Any = iter(requests) if method.client_streaming else requests[0]
+    timeout = max(spec.deadline.remaining(), MIN_ATTEMPT_SECONDS)
+    response, call = multicallable.with_call(request, timeout=timeout, metadata=spec.metadata)
+    return UnaryResult(
+        response, tuple(call.initial_metadata() or ()), tuple(call.trailing_metadata() or ())
+    )
+
+
+class ResponseStream:
+    """The messages of a server-streaming call, then its metadata.
+
+    Iterating sends the call; UNAVAILABLE before the first message is retried like a unary
+    call. A failure raises BackendError from the iteration. Closing the iterator early
+    cancels the call.
+    """
+
+    def __init__(self, caller: BackendCaller, spec: CallSpec, requests: Sequence[bytes]) -> None:
+        self._caller = caller
+        self._spec = spec
+        self._requests = requests
+        self.initial_metadata: Metadata = ()
+        self.trailing_metadata: Metadata = ()
+
+    def __iter__(self) -> Iterator[bytes]:
+        attempt = 1
+        while True:
+            received = 0
+            with self._caller.channels.lease(self._spec.target, self._spec.options) as connection:
+                call = self._start(connection)
+                try:
+                    for message in call:
+                        received += 1
+                        yield message
+                    self._finish(call)
+                    return
+                except grpc.RpcError as exc:
+                    self._caller.after_failure(connection, self._spec, exc, attempt)
+                    failure = exc
+                finally:
+                    call.cancel()  # a no-op once the call is over; stops it if the reader quit
+            if received or not self._caller.retry(self._spec, failure, attempt):
+                raise self._caller.error(self._spec, failure)
+            attempt += 1
+
+    def _start(self, connection: Connection) -> Any:
+        method = self._spec.method
+        multicallable = connection.multicallable(
+            method.grpc_path, client_streaming=method.client_streaming, server_streaming=True
+        )
+        request: Any = iter(self._requests) if method.client_streaming else self._requests[0]
+        timeout = max(self._spec.deadline.remaining(), MIN_ATTEMPT_SECONDS)
+        return multicallable(request, timeout=timeout, metadata=self._spec.metadata)
+
+    def _finish(self, call: Any) -> None:
+        self.initial_metadata = tuple(call.initial_metadata() or ())
+        self.trailing_metadata = tuple(call.trailing_metadata() or ())
+
+
+def _code(exc: grpc.RpcError) -> grpc.StatusCode:
+    code = exc.code() if isinstance(exc, grpc.Call) else None
+    return code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
+
+
+def _details(exc: grpc.RpcError) -> str:
     details = exc.details() if isinstance(exc, grpc.Call) else str(exc)
-    number = code.value[0] if isinstance(code, grpc.StatusCode) else int(Code.UNKNOWN)
-    return BackendError(details or code.name, code=number)
+    return str(details or "")
+
+
+def _metadata(exc: grpc.RpcError, which: str) -> Metadata:
+    if not isinstance(exc, grpc.Call):
+        return ()
+    return tuple(getattr(exc, which)() or ())
+
+
+def _message(spec: CallSpec, code: grpc.StatusCode, details: str) -> str:
+    """The caller's message: the backend's own, with gRPC's transport texts made useful."""
+    if code is grpc.StatusCode.DEADLINE_EXCEEDED and details in ("", GRPC_DEADLINE_TEXT):
+        return (
+            f"{spec.method.full_name} did not answer within its deadline"
+            f" ({spec.deadline.describe()})"
+        )
+    if code is grpc.StatusCode.UNAVAILABLE:
+        masked = _ADDRESS.sub("<backend>", details)
+        return masked or f"the backend of {spec.method.service} is unavailable"
+    return details or code.name

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from grpc_transcoder.errors import ConfigurationError
+from grpc_transcoder.errors import ConfigurationError, NoBackendError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,43 +41,74 @@ def parse_target(text: str) -> Target:
     return Target(rest, scheme == "grpcs")
 
 
-class BackendMap:
-    """Service name -> Target, resolved once per service and cached."""
+class ServicePatterns(Generic[T]):
+    """Service pattern -> value: the exact service name, then the longest `package.*`, then `*`.
 
-    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
-        self._exact: dict[str, Target] = {}
-        self._packages: list[tuple[str, Target]] = []
-        self._default: Target | None = None
-        for pattern, target_text in pairs:
-            self._add(pattern, parse_target(target_text))
+    Shared by every per-service setting (backends, maximum deadlines). Lookups are cached per
+    service name; the table is never changed after construction.
+    """
+
+    def __init__(self, pairs: Iterable[tuple[str, T]], *, setting: str) -> None:
+        self._exact: dict[str, T] = {}
+        self._packages: list[tuple[str, T]] = []
+        self._default: T | None = None
+        for pattern, value in pairs:
+            self._add(pattern, value, setting)
         self._packages.sort(key=lambda item: len(item[0]), reverse=True)
-        self._cache: dict[str, Target | None] = {}
+        self._cache: dict[str, T | None] = {}
 
-    def _add(self, pattern: str, target: Target) -> None:
+    def _add(self, pattern: str, value: T, setting: str) -> None:
         if pattern == "*":
-            self._default = target
-        elif pattern.endswith(".*"):
-            self._packages.append((pattern[:-1], target))
+            self._default = value
+        elif pattern.endswith(".*") and "*" not in pattern[:-2] and len(pattern) > 2:
+            self._packages.append((pattern[:-1], value))
         elif "*" in pattern or not pattern:
             raise ConfigurationError(
-                f"backend pattern {pattern!r}: use a service name, `package.*` or `*`"
+                f"{setting}: pattern {pattern!r}: use a service name, `package.*` or `*`"
             )
         else:
-            self._exact[pattern] = target
+            self._exact[pattern] = value
 
-    def resolve(self, service: str) -> Target | None:
+    def resolve(self, service: str) -> T | None:
         if service not in self._cache:
             self._cache[service] = self._lookup(service)
         return self._cache[service]
 
-    def _lookup(self, service: str) -> Target | None:
+    def _lookup(self, service: str) -> T | None:
         if service in self._exact:
             return self._exact[service]
-        for prefix, target in self._packages:
+        for prefix, value in self._packages:
             if service.startswith(prefix):
-                return target
+                return value
         return self._default
+
+
+class BackendMap:
+    """Service name -> Target. Targets come only from configuration, never from a request."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
+        self._patterns = ServicePatterns(
+            ((pattern, parse_target(text)) for pattern, text in pairs),
+            setting="TRANSCODER_BACKENDS",
+        )
+
+    def resolve(self, service: str) -> Target | None:
+        return self._patterns.resolve(service)
+
+    def require(self, service: str) -> Target:
+        """The target of `service`; raises NoBackendError (503) when none is configured."""
+        target = self.resolve(service)
+        if target is None:
+            raise NoBackendError(
+                f"no backend is configured for {service}: add it (or `{_package(service)}.*`"
+                " or `*`) to TRANSCODER_BACKENDS"
+            )
+        return target
 
     def unrouted(self, services: Sequence[str]) -> list[str]:
         """The services no pattern matches."""
         return [s for s in services if self.resolve(s) is None]
+
+
+def _package(service: str) -> str:
+    return service.rpartition(".")[0] or service

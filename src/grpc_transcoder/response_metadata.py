@@ -1,0 +1,70 @@
+"""Response metadata: the backend's headers and trailers as HTTP response headers.
+
+Input: the initial and trailing metadata of a call. Output: `Grpc-Metadata-<key>` and
+`Grpc-Trailer-<key>` headers, the 2xx status a backend may choose with `x-http-code`, and the
+`WWW-Authenticate` challenge of an UNAUTHENTICATED answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Iterable, Sequence
+
+logger = logging.getLogger(__name__)
+
+Metadata = Sequence[tuple[str, str | bytes]]
+
+HEADER_PREFIX = "Grpc-Metadata-"
+TRAILER_PREFIX = "Grpc-Trailer-"
+HTTP_CODE_KEY = "x-http-code"
+WWW_AUTHENTICATE_KEY = "www-authenticate"
+DEFAULT_CHALLENGE = "Bearer"
+# Never copied: gRPC's own framing and status keys, and keys the transcoder consumes.
+_NOT_COPIED = frozenset({"content-type", HTTP_CODE_KEY})
+# Statuses a backend may pick for a successful answer (grpc-gateway's x-http-code convention).
+SUCCESS_STATUSES = range(200, 300)
+
+
+def headers(initial: Metadata, trailing: Metadata) -> dict[str, str]:
+    """HTTP headers for the metadata; repeated keys are joined with ", "."""
+    result: dict[str, str] = {}
+    _add(result, HEADER_PREFIX, initial)
+    _add(result, TRAILER_PREFIX, trailing)
+    return result
+
+
+def _add(result: dict[str, str], prefix: str, metadata: Iterable[tuple[str, str | bytes]]) -> None:
+    for key, value in metadata:
+        if key in _NOT_COPIED or key.startswith("grpc-"):
+            continue
+        name = prefix + key
+        text = _text(value)
+        result[name] = f"{result[name]}, {text}" if name in result else text
+
+
+def _text(value: str | bytes) -> str:
+    if isinstance(value, bytes):
+        # Binary (`-bin`) values travel base64-encoded, as on the gRPC wire.
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def http_status(initial: Metadata, trailing: Metadata) -> int | None:
+    """The 2xx status named by an `x-http-code` entry, if the backend sent a valid one."""
+    for key, value in (*initial, *trailing):
+        if key != HTTP_CODE_KEY:
+            continue
+        text = value.decode("ascii", "replace") if isinstance(value, bytes) else value
+        if text.strip().isdigit() and int(text) in SUCCESS_STATUSES:
+            return int(text)
+        logger.warning("ignored x-http-code %r from the backend: only 200-299 may be set", text)
+    return None
+
+
+def challenge(initial: Metadata, trailing: Metadata) -> str:
+    """The `WWW-Authenticate` value for a 401: the backend's own, else `Bearer`."""
+    for key, value in (*initial, *trailing):
+        if key == WWW_AUTHENTICATE_KEY and isinstance(value, str) and value:
+            return value
+    return DEFAULT_CHALLENGE
