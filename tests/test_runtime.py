@@ -183,7 +183,7 @@ def test_the_lambda_module_imports_even_when_descriptors_are_missing(tmp_path: P
         cwd=ROOT,
         env=env,
     )
-    response = json.loads(result.stdout)
+    response = json.loads(result.stdout.splitlines()[-1])  # after any metrics records
     assert response["statusCode"] == 503
     assert "gone.binpb: cannot read" in json.loads(response["body"])["message"]
     assert "Traceback" not in result.stderr

@@ -94,9 +94,22 @@ def read_all(locations: Sequence[str]) -> list[Blob]:
 
 def snapshot(locations: Sequence[str]) -> Snapshot:
     """Read every location; raises DescriptorError naming each one that cannot be read."""
+    read_ok, problems = read_each(locations)
+    if problems:
+        raise DescriptorError(problems)
+    return read_ok
+
+
+def read_each(locations: Sequence[str]) -> tuple[Snapshot, tuple[str, ...]]:
+    """What could be read, and a problem for each location that could not.
+
+    Lets a caller check the sets that were read in the same pass, so that one report holds
+    every problem.
+    """
     if not locations:
-        raise DescriptorError(["TRANSCODER_DESCRIPTORS is empty: name at least one descriptor set"])
-    return Snapshot(_each(locations, lambda location: Source(location, tuple(read(location)))))
+        return Snapshot(()), ("TRANSCODER_DESCRIPTORS is empty: name at least one descriptor set",)
+    sources, problems = _each(locations, lambda location: Source(location, tuple(read(location))))
+    return Snapshot(sources), problems
 
 
 def revalidate(previous: Snapshot) -> Snapshot | None:
@@ -107,7 +120,9 @@ def revalidate(previous: Snapshot) -> Snapshot | None:
     new or changed objects are downloaded). Local files are part of the deployment and are
     not read again. Raises DescriptorError naming each location that cannot be read.
     """
-    sources = _each(previous.sources, _refresh)
+    sources, problems = _each(previous.sources, _refresh)
+    if problems:
+        raise DescriptorError(problems)
     if all(new is old for new, old in zip(sources, previous.sources, strict=True)):
         return None
     return Snapshot(sources)
@@ -120,8 +135,10 @@ def _refresh(source: Source) -> Source:
     return _revalidate_s3(source) or source
 
 
-def _each(items: Sequence[T], read_one: Callable[[T], Source]) -> tuple[Source, ...]:
-    """`read_one` applied to each item, collecting every problem before raising them together."""
+def _each(
+    items: Sequence[T], read_one: Callable[[T], Source]
+) -> tuple[tuple[Source, ...], tuple[str, ...]]:
+    """`read_one` applied to each item: the sources read and the problems of the others."""
     sources: list[Source] = []
     problems: list[str] = []
     for item in items:
@@ -129,9 +146,7 @@ def _each(items: Sequence[T], read_one: Callable[[T], Source]) -> tuple[Source, 
             sources.append(read_one(item))
         except DescriptorError as exc:
             problems.extend(exc.problems)
-    if problems:
-        raise DescriptorError(problems)
-    return tuple(sources)
+    return tuple(sources), tuple(problems)
 
 
 def _can_change(location: str) -> bool:

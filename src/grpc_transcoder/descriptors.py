@@ -88,13 +88,14 @@ class Registry:
         return self.message_class(self.pool.FindMessageTypeByName(full_name))()
 
 
-def build(blobs: Sequence[Blob]) -> Registry:
+def build(blobs: Sequence[Blob], *, read_problems: Sequence[str] = ()) -> Registry:
     """Merge `blobs` with the bundled standard files and index every method.
 
-    Raises DescriptorError listing every problem: corrupt sets, conflicting duplicates,
-    missing imports, files protobuf rejects, and sets that define no service.
+    Raises DescriptorError listing every problem: `read_problems` (locations that could not
+    be read), corrupt sets, conflicting duplicates, missing imports, files protobuf rejects,
+    and sets that define no service.
     """
-    problems: list[str] = []
+    problems: list[str] = list(read_problems)
     merged = descriptor_merge.merge(blobs, problems)
     services, notes = _user_services(merged, blobs, problems)
     if problems:

@@ -50,12 +50,20 @@ class Transcoder:
 
 def build(settings: Settings) -> Transcoder:
     """Read the descriptors and build everything; raises ConfigurationError naming each problem."""
-    return build_from(settings, descriptor_source.read_all(settings.descriptors))
+    return _read_and_build(settings)[0]
 
 
-def build_from(settings: Settings, blobs: Sequence[Blob]) -> Transcoder:
-    """Build everything from descriptor sets already read."""
-    registry = descriptors.build(blobs)
+def _read_and_build(settings: Settings) -> tuple[Transcoder, Snapshot]:
+    # Sets that could be read are still checked when others could not: one report, every problem.
+    snapshot, read_problems = descriptor_source.read_each(settings.descriptors)
+    return build_from(settings, snapshot.blobs, read_problems=read_problems), snapshot
+
+
+def build_from(
+    settings: Settings, blobs: Sequence[Blob], *, read_problems: Sequence[str] = ()
+) -> Transcoder:
+    """Build everything from descriptor sets already read (and the problems reading others)."""
+    registry = descriptors.build(blobs, read_problems=read_problems)
     routes, problems = routing.routes_for(
         registry,
         default_routes=settings.default_routes,
@@ -153,8 +161,7 @@ class Runtime:
             settings: Settings | None = None
             try:
                 settings = self._settings_factory()
-                snapshot = descriptor_source.snapshot(settings.descriptors)
-                transcoder = build_from(settings, snapshot.blobs)
+                transcoder, snapshot = _read_and_build(settings)
             except Exception as exc:  # noqa: BLE001 - any failure becomes a logged 503, never a crash
                 self._fail(exc, settings)
                 raise self._not_ready() from None

@@ -73,8 +73,9 @@ def build(
         args += [f"--descriptor_set_out={out}", *names]
         with _captured_stderr() as errors:
             status = protoc.main(args)
+            diagnostics = errors.read_text(errors="replace").strip()
         if status != 0:
-            raise BuildError(errors.read_text().strip() or f"protoc exited with {status}")
+            raise BuildError(diagnostics or f"protoc exited with {status}")
         fds = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
     for file in fds.file:
         if file.name not in names:
@@ -106,5 +107,5 @@ class _captured_stderr:
         os.dup2(self._saved, 2)
         os.close(self._saved)
         self._file.close()
-        # The path is read by the caller inside the with block; removal happens at exit.
+        # The caller reads the file inside the with block; it is removed here.
         Path(self._file.name).unlink(missing_ok=True)

@@ -44,7 +44,7 @@ class Shape:
         if self.methods < 1 or self.methods_per_service < 1:
             raise ValueError("a synthetic set needs at least one method and one per service")
         if self.messages < self.leaves + 2:
-            raise ValueError(f"{self.messages} message types are too few (need at least 3)")
+            raise ValueError(f"a synthetic set needs at least 3 message types, not {self.messages}")
 
 
 def generate(
