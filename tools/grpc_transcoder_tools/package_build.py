@@ -156,8 +156,6 @@ def _prepare(output: Path, *, clean: bool, source: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    # stdout: sam build shows a Makefile's output only on failure unless it goes there.
-    logging.basicConfig(level=logging.INFO, format="package_build: %(message)s", stream=sys.stdout)
     services = (
         None
         if args.botocore_services == "all"
@@ -208,4 +206,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 if __name__ == "__main__":
+    # stdout: sam build shows what a Makefile writes to stderr only when the build fails.
+    logging.basicConfig(level=logging.INFO, format="package_build: %(message)s", stream=sys.stdout)
     sys.exit(main())
