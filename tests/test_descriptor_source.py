@@ -322,3 +322,22 @@ def test_snapshot_blobs_keep_configuration_order() -> None:
     first = Source("one", (Blob("one/a", b"a"), Blob("one/b", b"b")))
     second = Source("two", (Blob("two", b"c"),))
     assert [b.uri for b in Snapshot((second, first)).blobs] == ["two", "one/a", "one/b"]
+
+
+@pytest.mark.parametrize(
+    ("environ", "mode"),
+    [
+        pytest.param({}, "standard", id="default"),
+        pytest.param({"AWS_RETRY_MODE": "adaptive"}, "adaptive", id="sdk-setting"),
+    ],
+)
+def test_the_client_fails_fast_enough_for_the_init_phase(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], mode: str
+) -> None:
+    monkeypatch.setattr(descriptor_source, "_client", None)
+    monkeypatch.delenv("AWS_RETRY_MODE", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    config = descriptor_source.s3_client().meta.config
+    assert (config.connect_timeout, config.read_timeout) == (3.0, 10.0)
+    assert config.retries["mode"] == mode
