@@ -7,9 +7,10 @@ that turns a string into a Python scalar or a well-known-type message, or raises
 from __future__ import annotations
 
 import base64
-import binascii
+import logging
 import math
 import re
+import struct
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Protocol
@@ -19,7 +20,9 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from grpc_transcoder.errors import RequestError
+from grpc_transcoder.errors import FieldViolation, RequestError
+
+logger = logging.getLogger(__name__)
 
 Converter = Callable[[str], Any]
 
@@ -28,6 +31,21 @@ class JsonDecoder(Protocol):
     """What the well-known JSON types need from the codec (`json_codec.JsonCodec` fits)."""
 
     def decode(self, value: Any, message: Message, *, field_path: str = "") -> None: ...
+
+
+def decode_json(json: JsonDecoder, value: Any, message: Message, *, field_path: str = "") -> None:
+    """`json.decode`, with any other failure than RequestError turned into one and logged.
+
+    The codec promises RequestError; this keeps a codec bug on odd input (such as a number
+    for `@type`) a 400 for that client rather than a 500.
+    """
+    try:
+        json.decode(value, message, field_path=field_path)
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        name = message.DESCRIPTOR.full_name
+        logger.warning("the JSON codec failed on a %s value: %r", name, exc, exc_info=True)
+        problem = f"invalid JSON for {name}: {exc}"
+        raise RequestError(problem, violations=[FieldViolation(field_path, problem)]) from None
 
 
 class ConversionError(ValueError):
@@ -39,8 +57,7 @@ class ConversionError(ValueError):
         self.detail = detail
 
 
-# Same bounds as protobuf's json_format, so both accept the same float32 values.
-FLOAT32_MAX = float.fromhex("0x1.fffffep+127")
+_FLOAT32 = struct.Struct("<f")
 _INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 # Proto3 JSON accepts integral numbers in any notation ("1e3", "10.0") for integer fields.
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
@@ -74,11 +91,6 @@ FIELD_MASK = "google.protobuf.FieldMask"
 NULL_VALUE = "google.protobuf.NullValue"
 # Message types set from one string (their proto3 JSON form); never traversed with '.'.
 STRING_FORM_TYPES = WRAPPERS | JSON_TYPES | {TIMESTAMP, DURATION, FIELD_MASK}
-
-
-def is_string_form(descriptor: Descriptor) -> bool:
-    """Whether a message type is a well-known type written as one JSON value."""
-    return descriptor.full_name in STRING_FORM_TYPES
 
 
 def converter(
@@ -128,7 +140,7 @@ def _integral(text: str, expected: str) -> int:
     if not _NUMBER.match(text):
         raise ConversionError(expected)
     number = Decimal(text)
-    if number.adjusted() > 20:  # beyond every 64-bit range; spares int() a huge exponent
+    if number.adjusted() > 20 and number:  # beyond 64 bits; spares int() a huge exponent
         raise ConversionError(expected, "out of range")
     if number != number.to_integral_value():
         raise ConversionError(expected, "not a whole number")
@@ -136,24 +148,32 @@ def _integral(text: str, expected: str) -> int:
 
 
 def convert_double(text: str) -> float:
-    return _float(text, "double", math.inf)
+    return _float(text, "double")
 
 
 def convert_float(text: str) -> float:
-    return _float(text, "float", FLOAT32_MAX)
+    value = _float(text, "float")
+    try:
+        _FLOAT32.pack(value)  # fails exactly when the value would round to infinity
+    except OverflowError:
+        raise ConversionError(_float_expected("float"), "out of range") from None
+    return value
 
 
-def _float(text: str, type_name: str, limit: float) -> float:
+def _float(text: str, type_name: str) -> float:
     special = _SPECIAL_FLOATS.get(text)
     if special is not None:
         return special
-    expected = f"a {type_name} (a number, NaN, Infinity or -Infinity)"
     if len(text) > _MAX_NUMBER_CHARS or not _NUMBER.match(text):
-        raise ConversionError(expected)
+        raise ConversionError(_float_expected(type_name))
     value = float(text)
-    if math.isinf(value) or abs(value) > limit:
-        raise ConversionError(expected, "out of range")
+    if math.isinf(value):
+        raise ConversionError(_float_expected(type_name), "out of range")
     return value
+
+
+def _float_expected(type_name: str) -> str:
+    return f"a {type_name} (a number, NaN, Infinity or -Infinity)"
 
 
 def convert_bool(text: str) -> bool:
@@ -171,13 +191,16 @@ def convert_bytes(text: str) -> bytes:
     never part of base64, so nothing else can be meant.
     """
     standard = text.replace(" ", "+").replace("-", "+").replace("_", "/")
+    if len(standard.rstrip("=")) % 4 == 1:
+        raise ConversionError(_BYTES, "bad length")
     standard += "=" * (-len(standard) % 4)
     if not _BASE64.match(standard):
-        raise ConversionError("bytes (standard or URL-safe base64)")
-    try:
-        return base64.b64decode(standard, validate=True)
-    except binascii.Error:
-        raise ConversionError("bytes (standard or URL-safe base64)", "bad length") from None
+        raise ConversionError(_BYTES)
+    # The pattern and the length check leave nothing b64decode could reject.
+    return base64.b64decode(standard, validate=True)
+
+
+_BYTES = "bytes (standard or URL-safe base64)"
 
 
 def enum_converter(enum_type: EnumDescriptor, *, case_insensitive: bool = False) -> Converter:
@@ -189,7 +212,6 @@ def enum_converter(enum_type: EnumDescriptor, *, case_insensitive: bool = False)
     numbers = None if not enum_type.is_closed else frozenset(names.values())
     listed = ", ".join(list(names)[:6]) + (", ..." if len(names) > 6 else "")
     expected = f"a {enum_type.full_name} ({listed}, or a number)"
-    as_int32 = integer_converter("int32", -(2**31), 2**31 - 1)
 
     def convert(text: str) -> int:
         number = names.get(text)
@@ -197,13 +219,12 @@ def enum_converter(enum_type: EnumDescriptor, *, case_insensitive: bool = False)
             number = folded.get(text.lower())
         if number is not None:
             return number
-        try:
-            number = int(as_int32(text))
-        except ConversionError:
-            raise ConversionError(expected) from None
-        if numbers is not None and number not in numbers:
+        # Numbers in decimal only, as protobuf's json_format reads enum numbers.
+        if len(text) > 11 or not _INTEGER.match(text) or not -(2**31) <= int(text) < 2**31:
+            raise ConversionError(expected)
+        if numbers is not None and int(text) not in numbers:
             raise ConversionError(expected, "not a value of this closed enum")
-        return number
+        return int(text)
 
     return convert
 
@@ -264,18 +285,30 @@ def _snake(path: str) -> str:
     return re.sub(r"[A-Z]", lambda m: "_" + m.group(0).lower(), path)
 
 
+# The JSON shape each type needs; checked here so the codec only sees plausible input.
+_JSON_SHAPES: dict[str, tuple[type, str]] = {
+    "google.protobuf.Struct": (dict, "an object"),
+    "google.protobuf.Any": (dict, "an object"),
+    "google.protobuf.Empty": (dict, "an object"),
+    "google.protobuf.ListValue": (list, "an array"),
+}
+
+
 def _json_text(cls: type[Message], json: JsonDecoder) -> Converter:
     name = cls.DESCRIPTOR.full_name
     expected = f"a {name} as JSON text"
+    shape = _JSON_SHAPES.get(name)
 
     def convert(text: str) -> Message:
         try:
             parsed = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             raise ConversionError(expected, str(exc)) from None
+        if shape is not None and not isinstance(parsed, shape[0]):
+            raise ConversionError(expected, f"not {shape[1]}")
         value = cls()
         try:
-            json.decode(parsed, value)
+            decode_json(json, parsed, value)
         except RequestError as exc:
             raise ConversionError(expected, exc.message) from None
         return value

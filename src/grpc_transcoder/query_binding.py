@@ -159,7 +159,7 @@ class Binder:
         target = self._target(plans)
         if self._agrees_with_earlier(path, origin, target, leaf, converted):
             return
-        self._check_once(path if map_key is None else (*path, f"[{map_key}]"), leaf, origin)
+        self._check_once(path, map_key, leaf, origin)
         _check_oneof(target, leaf)
         _assign(target, leaf, converted)
         self._set_by[path] = origin
@@ -215,37 +215,44 @@ class Binder:
             " the values must agree"
         )
 
-    def _check_once(self, key: FieldPath, leaf: FieldPlan, origin: Origin) -> None:
+    def _check_once(
+        self, path: FieldPath, map_key: str | None, leaf: FieldPlan, origin: Origin
+    ) -> None:
         if leaf.shape is Shape.REPEATED:
             return
+        key = path if map_key is None else (*path, f"[{map_key}]")
+        if key in self._set_by and map_key is not None:
+            raise _Rejected(f"given more than once; each key of {leaf.name} takes one value")
         if key in self._set_by:
-            raise _Rejected(f"given more than once; {leaf.name} is a singular {leaf.type_name}")
+            raise _Rejected(
+                f"given more than once; {leaf.name} is a singular {leaf.type_name}, not repeated"
+            )
         self._set_by[key] = origin
 
 
 def _check_shape(leaf: FieldPlan, map_key: str | None) -> None:
     shape = leaf.shape
-    if map_key is not None and shape is not Shape.MAP:
-        if shape is Shape.REPEATED and map_key == "":
-            return
-        raise _Rejected(f"{leaf.name} is not a map; [key] selects map entries only")
-    if map_key is None and shape is Shape.MAP:
-        raise _Rejected(f"a map; set its entries as {leaf.name}[key]=value")
-    if shape is Shape.MESSAGE:
-        raise _Rejected(
-            f"{leaf.name} is a {leaf.type_name} message; set its fields as {leaf.name}.field=value"
-        )
     if shape is Shape.BODY_ONLY:
         raise _Rejected(
             f"{leaf.name} ({leaf.type_name}) cannot be set from a string; send it in a JSON body"
         )
+    if shape is Shape.MESSAGE:
+        raise _Rejected(
+            f"{leaf.name} is a {leaf.type_name} message; set its fields as {leaf.name}.field=value"
+        )
+    if map_key is None and shape is Shape.MAP:
+        raise _Rejected(f"a map; set its entries as {leaf.name}[key]=value")
+    if map_key is not None and shape is not Shape.MAP:
+        if shape is Shape.REPEATED and map_key == "":
+            return
+        raise _Rejected(f"{leaf.name} is not a map; [key] selects map entries only")
 
 
 def _not_traversable(parent: FieldPlan, name: str) -> str:
     if parent.shape is Shape.VALUE and parent.descriptor.message_type is not None:
         return f"{name} is a {parent.type_name}, given as one value; it has no fields to set"
     if parent.shape is Shape.VALUE:
-        return f"{name} is a {parent.type_name}, not a message; '.' cannot follow it"
+        return f"{name} is {_article(parent.type_name)}, not a message; '.' cannot follow it"
     return f"{name} is a {parent.type_name}; '.' can only follow singular message fields"
 
 
@@ -290,6 +297,10 @@ def _assign(target: Message, leaf: FieldPlan, value: Any) -> None:
         getattr(target, leaf.name).CopyFrom(value)
     else:
         setattr(target, leaf.name, value)
+
+
+def _article(type_name: str) -> str:
+    return f"an {type_name}" if type_name[0] in "aeiou" else f"a {type_name}"
 
 
 def _shown(value: Any) -> str:

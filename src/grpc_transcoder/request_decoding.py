@@ -19,7 +19,7 @@ from grpc_transcoder import field_mask_fill
 from grpc_transcoder.errors import Code, FieldViolation, RequestError, TranscoderError
 from grpc_transcoder.exchange import HttpRequest
 from grpc_transcoder.field_plans import MessagePlan, PlanCache, Shape
-from grpc_transcoder.field_values import JsonDecoder
+from grpc_transcoder.field_values import JsonDecoder, decode_json
 from grpc_transcoder.query_binding import Binder, FieldPath, Origin, parse_pairs
 from grpc_transcoder.routing import Match
 from grpc_transcoder.settings import Settings, UnknownFields
@@ -165,7 +165,7 @@ class RequestDecoder:
             binder.violations.append(FieldViolation("", f"{problem}, got {kind}"))
             return None
         try:
-            self.json.decode(value, binder.message)
+            decode_json(self.json, value, binder.message)
         except RequestError as exc:
             binder.violations.extend(exc.violations or [FieldViolation("", exc.message)])
         root = self._plans.plan_of(binder.message)

@@ -1,0 +1,257 @@
+"""Request decoding end to end: every event source, through the real handler and backend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from grpc_transcoder_tools import example_backend
+from grpc_transcoder_tools.local_server import LambdaContext
+
+from grpc_transcoder.errors import BAD_REQUEST_TYPE
+from grpc_transcoder.settings import UnknownFields
+from tests.conftest import Handler
+from tests.event_builder import Source, build, response_header, response_json
+
+ALL_SOURCES = [pytest.param(source, id=source.value) for source in Source]
+# ALB without multi-value headers passes one value per key (the last): AWS drops the others.
+MULTI_VALUE_SOURCES = [
+    pytest.param(source, id=source.value) for source in Source if source is not Source.ALB
+]
+FORM = ("content-type", "application/x-www-form-urlencoded")
+JSON = ("content-type", "application/json")
+
+
+def call(handler: Handler, context: LambdaContext, event: dict[str, Any]) -> tuple[int, Any]:
+    response = handler(event, context)
+    assert response_header(response, "content-type") == "application/json"
+    return response["statusCode"], response_json(response)
+
+
+@pytest.mark.parametrize("source", MULTI_VALUE_SOURCES)
+def test_repeated_query_keys_survive(
+    library_handler: Handler, context: LambdaContext, source: Source
+) -> None:
+    query = [("genres", "FICTION"), ("genres", "SCIENCE")]
+    event = build(source, "GET", "/v1/books:search", query=query)
+    status, found = call(library_handler, context, event)
+    assert status == 200
+    assert found["totalSize"] == 3
+
+
+def test_single_value_alb_keeps_the_last_value(
+    library_handler: Handler, context: LambdaContext
+) -> None:
+    query = [("genres", "FICTION"), ("genres", "SCIENCE")]
+    event = build(Source.ALB, "GET", "/v1/books:search", query=query)
+    status, found = call(library_handler, context, event)
+    assert (status, [b["title"] for b in found["books"]]) == (200, ["Cosmos"])
+
+
+@pytest.mark.parametrize("source", ALL_SOURCES)
+def test_maps_and_timestamps_in_the_query(
+    library_handler: Handler, context: LambdaContext, source: Source
+) -> None:
+    query = [("labels[series]", "dune"), ("published_after", "2000-01-01T00:00:00+00:00")]
+    event = build(source, "GET", "/v1/books:search", query=query)
+    status, found = call(library_handler, context, event)
+    assert status == 200
+    assert [book["title"] for book in found["books"]] == ["Dune"]
+
+
+@pytest.mark.parametrize("source", ALL_SOURCES)
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("a b+c", id="space-and-plus"),
+        pytest.param("x&y=z/%", id="separators"),
+        pytest.param("é ☃", id="unicode"),
+    ],
+)
+def test_query_values_arrive_exactly(
+    library_handler: Handler, context: LambdaContext, source: Source, text: str
+) -> None:
+    event = build(source, "GET", "/v1/debug/ping", query=[("text", text)])
+    status, answer = call(library_handler, context, event)
+    assert (status, answer) == (200, {"text": text})
+
+
+@pytest.mark.parametrize(
+    ("source", "raw"),
+    [
+        pytest.param(Source.HTTP_API, {"rawQueryString": "text=a+b%2Bc"}, id="http-api"),
+        pytest.param(Source.FUNCTION_URL, {"rawQueryString": "text=a+b%2Bc"}, id="function-url"),
+        pytest.param(Source.ALB, {"queryStringParameters": {"text": "a+b%2Bc"}}, id="alb"),
+        pytest.param(
+            Source.ALB_MULTI_VALUE,
+            {"multiValueQueryStringParameters": {"text": ["a+b%2Bc"]}},
+            id="alb-multi-value",
+        ),
+    ],
+)
+def test_a_raw_plus_is_a_space_and_an_encoded_plus_a_plus(
+    library_handler: Handler, context: LambdaContext, source: Source, raw: dict[str, Any]
+) -> None:
+    event = {**build(source, "GET", "/v1/debug/ping"), **raw}
+    status, answer = call(library_handler, context, event)
+    assert (status, answer) == (200, {"text": "a b+c"})
+
+
+@pytest.mark.parametrize("source", ALL_SOURCES)
+@pytest.mark.parametrize(
+    "binary", [pytest.param(False, id="text"), pytest.param(True, id="base64")]
+)
+def test_json_bodies(
+    library_handler: Handler, context: LambdaContext, source: Source, binary: bool
+) -> None:
+    body = '{"fInt64": "9007199254740993", "f_string": "é", "rEnum": ["LOW", 2]}'
+    event = build(source, "POST", "/v1/debug/kinds:echo", body=body, binary=binary, headers=[JSON])
+    status, echoed = call(library_handler, context, event)
+    assert status == 200
+    assert (echoed["fInt64"], echoed["fString"], echoed["rEnum"]) == (
+        "9007199254740993",
+        "é",
+        ["LOW", "HIGH"],
+    )
+
+
+@pytest.mark.parametrize("source", ALL_SOURCES)
+@pytest.mark.parametrize(
+    "binary", [pytest.param(False, id="text"), pytest.param(True, id="base64")]
+)
+def test_form_bodies(
+    library_handler: Handler, context: LambdaContext, source: Source, binary: bool
+) -> None:
+    body = "theme=Form+poetry&labels%5Bvia%5D=form%2Bbody"
+    event = build(source, "POST", "/v1/shelves", body=body, binary=binary, headers=[FORM])
+    status, shelf = call(library_handler, context, event)
+    assert status in (200, 201)
+    assert (shelf["theme"], shelf["labels"]) == ("Form poetry", {"via": "form+body"})
+
+
+@pytest.mark.parametrize("source", ALL_SOURCES)
+def test_raw_http_body_upload(
+    make_library_handler: Callable[..., Handler],
+    backend: example_backend.RunningBackend,
+    context: LambdaContext,
+    source: Source,
+) -> None:
+    handler = make_library_handler()
+    name = f"shelves/science/books/cover-{source.value}"
+    created = build(
+        source, "POST", "/v1/shelves/science/books", query=[("bookId", name.rsplit("/", 1)[1])]
+    )
+    assert call(handler, context, created)[0] == 200
+    image = b"\x89PNG\r\n\x1a\n\x00\xff" + source.value.encode()
+    event = build(
+        source,
+        "PUT",
+        f"/v1/{name}/cover",
+        body=image,
+        binary=True,
+        headers=[("content-type", "image/png")],
+    )
+    status, book = call(handler, context, event)
+    assert (status, book["name"]) == (200, name)
+    assert backend.backend.covers[name] == ("image/png", image)
+
+
+@pytest.mark.parametrize("source", ALL_SOURCES)
+def test_patch_fills_the_update_mask(
+    library_handler: Handler, context: LambdaContext, source: Source
+) -> None:
+    book_id = f"patch-{source.value}"
+    created = build(
+        source, "POST", "/v1/shelves/fiction/books", query=[("bookId", book_id)],
+        body='{"title": "Kept", "pageCount": 1}', headers=[JSON],
+    )  # fmt: skip
+    assert call(library_handler, context, created)[0] == 200
+    patch = build(
+        source,
+        "PATCH",
+        f"/v1/shelves/fiction/books/{book_id}",
+        body='{"pageCount": 2}',
+        headers=[JSON],
+    )
+    status, book = call(library_handler, context, patch)
+    assert (status, book["title"], book["pageCount"]) == (200, "Kept", 2)
+
+
+@pytest.mark.parametrize("source", ALL_SOURCES)
+def test_a_body_cannot_redirect_the_path(
+    library_handler: Handler, context: LambdaContext, source: Source
+) -> None:
+    event = build(
+        source, "PATCH", "/v1/shelves/fiction/books/dune",
+        body='{"name": "shelves/science/books/cosmos", "title": "Hijacked"}', headers=[JSON],
+    )  # fmt: skip
+    status, error = call(library_handler, context, event)
+    assert status == 400
+    assert error["code"] == 3
+    assert error["details"][0]["fieldViolations"][0]["field"] == "book.name"
+    cosmos = build(source, "GET", "/v1/shelves/science/books/cosmos")
+    assert call(library_handler, context, cosmos)[1]["title"] == "Cosmos"
+
+
+@pytest.mark.parametrize("source", ALL_SOURCES)
+def test_every_problem_in_one_bad_request(
+    library_handler: Handler, context: LambdaContext, source: Source
+) -> None:
+    query = [("page_size", "ten"), ("colour", "red"), ("published_after", "yesterday")]
+    status, error = call(
+        library_handler, context, build(source, "GET", "/v1/books:search", query=query)
+    )
+    assert status == 400
+    assert set(error) == {"code", "message", "details"}
+    assert error["code"] == 3
+    assert error["message"].startswith("3 problems: page_size: expected int32")
+    assert "got 'ten'" in error["message"]
+    [detail] = error["details"]
+    assert detail["@type"] == BAD_REQUEST_TYPE
+    assert [v["field"] for v in detail["fieldViolations"]] == [
+        "page_size",
+        "colour",
+        "published_after",
+    ]
+
+
+@pytest.mark.parametrize("source", ALL_SOURCES)
+def test_oversized_bodies_answer_413(
+    make_library_handler: Callable[..., Handler], context: LambdaContext, source: Source
+) -> None:
+    handler = make_library_handler(max_request_bytes=64)
+    event = build(source, "POST", "/v1/shelves", body='{"theme": "' + "x" * 100 + '"}', binary=True)
+    status, error = call(handler, context, event)
+    assert (status, error["code"]) == (413, 8)
+    assert "the limit is 64 bytes" in error["message"]
+
+
+@pytest.mark.parametrize("source", ALL_SOURCES)
+def test_unsupported_content_types_answer_415(
+    library_handler: Handler, context: LambdaContext, source: Source
+) -> None:
+    event = build(
+        source, "POST", "/v1/shelves", body="theme", headers=[("content-type", "text/plain")]
+    )
+    status, error = call(library_handler, context, event)
+    assert status == 415
+    assert "application/json or application/x-www-form-urlencoded" in error["message"]
+
+
+def test_settings_for_unknown_and_ignored_parameters_and_enum_case(
+    make_library_handler: Callable[..., Handler], context: LambdaContext
+) -> None:
+    query = [("genres", "science"), ("api_key", "k"), ("utm_source", "mail")]
+    event = build(Source.HTTP_API, "GET", "/v1/books:search", query=query)
+    strict = make_library_handler(ignored_query_parameters=frozenset({"api_key"}))
+    status, error = call(strict, context, event)
+    assert status == 400
+    assert [v["field"] for v in error["details"][0]["fieldViolations"]] == ["genres", "utm_source"]
+    lenient = make_library_handler(
+        ignored_query_parameters=frozenset({"api_key"}),
+        unknown_query_parameters=UnknownFields.IGNORE,
+        enum_case_insensitive=True,
+    )
+    status, found = call(lenient, context, event)
+    assert (status, [b["title"] for b in found["books"]]) == (200, ["Cosmos"])
