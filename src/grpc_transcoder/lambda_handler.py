@@ -1,23 +1,23 @@
 """The Lambda entry point: `grpc_transcoder.lambda_handler.handler`.
 
-Cold start (module import) reads the settings, loads the descriptor sets and compiles the
-routes once per container; a failure there is remembered and answered as 503 instead of
-crashing the import, and retried on later invocations.
+Cold start (module import) reads the settings, sets the log level, loads the descriptor sets
+and compiles the routes once per container, then logs one line saying what was loaded and how
+long each step took; a failure there is remembered and answered as 503 instead of crashing the
+import, and retried on later invocations.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any
 
 from mangum import Mangum
 from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
-from grpc_transcoder import settings
+from grpc_transcoder import access_log, settings
 from grpc_transcoder.app import create_app
-from grpc_transcoder.errors import NotReadyError
-from grpc_transcoder.runtime import Runtime
+from grpc_transcoder.errors import ConfigurationError, NotReadyError
+from grpc_transcoder.runtime import Runtime, Transcoder
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +33,23 @@ def make_handler(runtime: Runtime) -> Mangum:
 
 
 def _cold_start() -> Runtime:
-    runtime = Runtime(settings.load)
-    # A failure is logged by the runtime; requests answer 503 until a retry succeeds.
-    with contextlib.suppress(NotReadyError):
-        runtime.load()
+    timer = access_log.StepTimer()
+    try:
+        parsed: settings.Settings | None = timer.timed("settings", settings.load)()
+    except ConfigurationError:
+        parsed = None  # the runtime reports it, and answers 503 saying why
+    level = (parsed or settings.Settings()).log_level
+    access_log.configure_logging(level)
+    runtime = Runtime(lambda: parsed if parsed is not None else settings.load())
+    transcoder: Transcoder | None = None
+    error = ""
+    try:
+        transcoder = timer.timed("load", runtime.load)()
+    except NotReadyError as exc:  # logged by the runtime; requests answer 503 until a retry works
+        error = exc.message
+    access_log.AccessLog().cold_start(
+        access_log.ColdStart.of(transcoder, timer, log_level=level, error=error)
+    )
     return runtime
 
 
