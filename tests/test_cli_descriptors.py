@@ -10,7 +10,7 @@ from google.api import annotations_pb2  # type: ignore[import-untyped]
 from google.protobuf import descriptor_pb2
 from grpc_transcoder_tools import cli, example_backend
 
-from grpc_transcoder import descriptor_source
+from grpc_transcoder import descriptor_s3
 from tests.conftest import LIBRARY_SET, ROOT
 
 GREETER = """
@@ -137,7 +137,7 @@ def test_check_prints_notes(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
 def test_check_reads_s3_like_the_function(
     capsys: pytest.CaptureFixture[str], s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(descriptor_source, "_client", None)
+    monkeypatch.setattr(descriptor_s3, "_client", None)
     s3.create_bucket(Bucket="deploy-check")
     s3.put_object(Bucket="deploy-check", Key="sets/library.binpb", Body=LIBRARY_SET.read_bytes())
     status, out, _ = run(capsys, "check", "s3://deploy-check/sets/")

@@ -16,7 +16,7 @@ from google.protobuf import descriptor_pb2
 from grpc_transcoder_tools import example_backend
 from grpc_transcoder_tools.local_server import LambdaContext
 
-from grpc_transcoder import descriptor_source, settings
+from grpc_transcoder import descriptor_s3, settings
 from grpc_transcoder.errors import NotReadyError
 from grpc_transcoder.lambda_handler import make_handler
 from grpc_transcoder.runtime import Runtime
@@ -206,7 +206,7 @@ def library_set(*, shelf_template: str = "/v1/{name=shelves/*}") -> bytes:
 @pytest.fixture
 def bucket(s3: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The function's bucket holding the example set; a fresh shared client for this server."""
-    monkeypatch.setattr(descriptor_source, "_client", None)
+    monkeypatch.setattr(descriptor_s3, "_client", None)
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key=KEY, Body=library_set())
     return s3
