@@ -201,8 +201,10 @@ class ChannelCache:
         for connection in connections.values():
             connection.channel.close()
 
-    def __len__(self) -> int:
-        return len(self._connections)
+    @property
+    def open_targets(self) -> list[Target]:
+        """The targets with an open channel."""
+        return list(self._connections)
 
 
 _CACHES: weakref.WeakSet[ChannelCache] = weakref.WeakSet()

@@ -28,10 +28,6 @@ def media_type(content_type: str) -> str:
     return content_type.partition(";")[0].strip().lower()
 
 
-def is_ndjson(content_type: str) -> bool:
-    return media_type(content_type) in NDJSON_TYPES
-
-
 def elements(body: bytes, content_type: str) -> list[Any]:
     """The JSON values of the stream: NDJSON lines, array elements, or one object."""
     kind = media_type(content_type)

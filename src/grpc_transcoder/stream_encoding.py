@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from grpc_transcoder.errors import Code, TranscoderError
+from grpc_transcoder.routing import Route
 
 # Room kept for the error element that ends a body cut at the size limit.
 ERROR_RESERVE_BYTES = 2048
@@ -69,6 +70,15 @@ class EncodedStream:
     content_type: str
     count: int
     error: TranscoderError | None
+
+
+def response_value(value: Any, route: Route, *, use_proto_names: bool) -> Any:
+    """The part of a message's JSON `value` the route answers with (its `response_body`)."""
+    field = route.response_body
+    if not field or not isinstance(value, dict):
+        return value
+    descriptor = route.method.output.fields_by_name[field]
+    return value.get(descriptor.name if use_proto_names else descriptor.json_name)
 
 
 def response_too_large(limit: int, *, what: str) -> TranscoderError:
