@@ -132,6 +132,9 @@ def test_valid_templates_parse(
         pytest.param("/a/{var=/b}", "empty segment before '/'", id="variable-starts-with-slash"),
         pytest.param("/{var=a/{nested=b}}", "nested variables are not allowed", id="nested"),
         pytest.param(
+            "/{var=a{b}}", "column 8: nested variables are not allowed", id="nested-in-literal"
+        ),
+        pytest.param(
             "/a{x}", "column 3: a variable must be a whole segment", id="literal-then-var"
         ),
         pytest.param("/{x}a", "column 5: unexpected 'a'", id="var-then-literal"),

@@ -23,10 +23,8 @@ WILDCARD = "*"
 DEEP_WILDCARD = "**"
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_LITERAL_CHARS = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()+,;=@%"
-)
-_HEX = frozenset("0123456789abcdefABCDEF")
+# RFC 3986 pchar without ':' (the verb separator) and '*' (the wildcards), or a %XX escape.
+_LITERAL_RUN = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()+,;=@]|%[0-9A-Fa-f]{2})+")
 
 
 class TemplateError(ValueError):
@@ -165,28 +163,29 @@ class _Parser:
 
     def literal(self, what: str) -> str:
         start = self.position
-        while (char := self.peek()) not in ("/", "", ":", "}"):
-            self.check_literal_char(char)
-            self.position += 1
+        run = _LITERAL_RUN.match(self.text, start)
+        if run is not None:
+            self.position = run.end()
+        char = self.peek()
+        if char not in ("/", "", ":", "}"):
+            raise self.error(self.bad_literal_char(char))
         if start == self.position:
-            raise self.error(f"empty {what}{self.before(self.peek())}")
-        if self.peek() == "}" and self.variable_start is None:
+            raise self.error(f"empty {what}{self.before(char)}")
+        if char == "}" and self.variable_start is None:
             raise self.error("'}' without a matching '{'")
         return self.text[start : self.position]
 
-    def check_literal_char(self, char: str) -> None:
+    def bad_literal_char(self, char: str) -> str:
+        """Why `char`, where a literal stopped short of a separator, cannot be there."""
         if char == "%":
-            escape = self.text[self.position + 1 : self.position + 3]
-            if len(escape) < 2 or not set(escape) <= _HEX:
-                raise self.error("'%' must start an escape such as %2F")
-        elif char == "*":
-            raise self.error("'*' must be a whole segment")
-        elif char == "{":
+            return "'%' must start an escape such as %2F"
+        if char == "*":
+            return "'*' must be a whole segment"
+        if char == "{":
             if self.variable_start is not None:
-                raise self.error("nested variables are not allowed")
-            raise self.error("a variable must be a whole segment")
-        elif char not in _LITERAL_CHARS:
-            raise self.error(f"character {char!r} is not allowed; percent-encode it")
+                return "nested variables are not allowed"
+            return "a variable must be a whole segment"
+        return f"character {char!r} is not allowed; percent-encode it"
 
     def variable(self) -> None:
         if self.variable_start is not None:

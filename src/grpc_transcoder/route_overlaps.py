@@ -7,14 +7,12 @@ answers. Only tools call this: the Lambda never needs it.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from itertools import combinations, product
 
 from grpc_transcoder.path_template import DEEP_WILDCARD, WILDCARD
-from grpc_transcoder.route_trie import Shape, shape
+from grpc_transcoder.route_trie import Node, Shape, shape
 from grpc_transcoder.routing import ANY_METHOD, Route, RouteTable
 
 # Stands for any segment in an example path. No literal can equal it (templates reject '*'
@@ -24,7 +22,7 @@ ANY_SEGMENT = "*"
 
 @dataclass(frozen=True, slots=True)
 class Overlap:
-    """`first` answers `example`, which `second` would match as well."""
+    """`first` and `second` both match `example`; precedence tries `first` first."""
 
     first: Route
     second: Route
@@ -34,30 +32,71 @@ class Overlap:
 def overlaps(table: RouteTable) -> list[Overlap]:
     """Every pair of routes with a common path, for one HTTP method and verb.
 
-    Compares the pairs that could meet (one verb and, without `**`, one number of segments);
-    meant for tools, not for the cold start.
+    Walks each route's template through the table's trie, so the cost follows the size of the
+    trie parts the template can meet, not the square of the number of routes.
     """
-    found = (_overlap(table, one, other) for one, other in _pairs(table.routes))
+    found = (_overlap(one, other) for one, other in _pairs(table))
     return [overlap for overlap in found if overlap is not None]
 
 
-def _pairs(routes: Sequence[Route]) -> Iterator[tuple[Route, Route]]:
-    by_length: dict[tuple[str, int], list[Route]] = defaultdict(list)
-    deep: dict[str, list[Route]] = defaultdict(list)
-    for route in routes:
+State = tuple[int, Node[Route], bool]  # position in the template shape, trie node, inside '**'
+
+
+def _pairs(table: RouteTable) -> Iterator[tuple[Route, Route]]:
+    seen: set[tuple[int, int]] = set()
+    for route in table.routes:
         template = route.template
-        if template.deep_index is None:
-            by_length[(template.verb, len(template.segments))].append(route)
-        else:
-            deep[template.verb].append(route)
-    for (verb, _), group in by_length.items():
-        yield from combinations(group, 2)
-        yield from product(group, deep.get(verb, ()))
-    for group in deep.values():
-        yield from combinations(group, 2)
+        for other in _meeting(shape(template), template.verb, table.trie.root):
+            key = (min(id(route), id(other)), max(id(route), id(other)))
+            if other is not route and key not in seen:
+                seen.add(key)
+                yield route, other
 
 
-def _overlap(table: RouteTable, one: Route, other: Route) -> Overlap | None:
+def _meeting(segments: Shape, verb: str, root: Node[Route]) -> list[Route]:
+    """The routes with `verb` whose templates match some path `segments` matches."""
+    found: dict[int, Route] = {}
+    visited: set[tuple[int, int, bool]] = set()
+    stack: list[State] = [(0, root, False)]
+    while stack:
+        index, node, deep = state = stack.pop()
+        if (index, id(node), deep) in visited:
+            continue
+        visited.add((index, id(node), deep))
+        if index == len(segments):
+            found.update((id(r), r) for r in node.values.get(verb, {}).values())
+        stack.extend(_moves(segments, state))
+    return list(found.values())
+
+
+def _moves(segments: Shape, state: State) -> Iterator[State]:
+    """The states one step on: a segment taken by both sides, or a '**' taking nothing."""
+    index, node, deep = state
+    if node.deep is not None:
+        yield index, node.deep, True  # the trie's '**' takes nothing (yet)
+    if index == len(segments):
+        return
+    element = segments[index]
+    if element == DEEP_WILDCARD:
+        yield index + 1, node, deep  # the template's '**' takes nothing more
+        yield from ((index, child, False) for child in _children(node, WILDCARD))
+        return
+    if deep:
+        yield index + 1, node, True  # the trie's '**' takes this segment
+    yield from ((index + 1, child, False) for child in _children(node, element))
+
+
+def _children(node: Node[Route], element: str) -> Iterator[Node[Route]]:
+    """The children reached by one segment that `element` (a literal or `*`) accepts."""
+    if element == WILDCARD:
+        yield from node.literals.values()
+    elif (child := node.literals.get(element)) is not None:
+        yield child
+    if node.star is not None:
+        yield node.star
+
+
+def _overlap(one: Route, other: Route) -> Overlap | None:
     if not _methods_meet(one.http_method, other.http_method):
         return None
     example = witness(shape(one.template), shape(other.template))
@@ -66,7 +105,8 @@ def _overlap(table: RouteTable, one: Route, other: Route) -> Overlap | None:
     verb = f":{one.template.verb}" if one.template.verb else ""
     path = "/" + "/".join(example) + verb
     http_method = one.http_method if one.http_method != ANY_METHOD else other.http_method
-    if table.match(http_method, table.base_path + path).route is other:
+    # Precedence between these two alone: a third route may answer the example before both.
+    if RouteTable((one, other)).match(http_method, path).route is other:
         one, other = other, one
     return Overlap(one, other, path)
 

@@ -64,6 +64,10 @@ class RouteTrie(Generic[T]):
         self._root = root.freeze()
         self.verbs: frozenset[str] = frozenset(verbs - {""})
 
+    @property
+    def root(self) -> Node[T]:
+        return self._root
+
     def find(self, parts: Sequence[str], verb: str, methods: Sequence[str]) -> T | None:
         """The value for path segments `parts` (canonical form), `verb` and the first of
         `methods` that some matching template registered; None when there is none."""

@@ -6,7 +6,6 @@ raw (still percent-encoded) path into a `Match`: the route and its variable bind
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from grpc_transcoder.errors import (
     RouteNotFoundError,
 )
 from grpc_transcoder.field_resolution import FieldPathError, resolve_top_level, resolve_variable
-from grpc_transcoder.path_template import PathTemplate, TemplateError
+from grpc_transcoder.path_template import PathTemplate, TemplateError, Variable
 from grpc_transcoder.percent_encoding import canonical, decode
 from grpc_transcoder.route_trie import RouteTrie, shape
 
@@ -164,12 +163,16 @@ def _resolved(template: PathTemplate, method: MethodInfo) -> PathTemplate:
             field_path = resolve_variable(method.input, variable.field_path)
         except FieldPathError as exc:
             raise RuleError(f"variable {{{variable.name}}}: {exc}") from None
-        variables.append(dataclasses.replace(variable, field_path=field_path))
+        variables.append(Variable(field_path, variable.start, variable.end, variable.deep))
     paths = [v.field_path for v in variables]
     for field_path in paths:
         if paths.count(field_path) > 1:
             raise RuleError(f"field {'.'.join(field_path)!r} is bound by two variables")
-    return dataclasses.replace(template, variables=tuple(variables))
+    if not variables:
+        return template
+    return PathTemplate(
+        template.text, template.segments, tuple(variables), template.verb, template.deep_index
+    )
 
 
 class RouteTable:
@@ -188,6 +191,10 @@ class RouteTable:
     @property
     def routes(self) -> Sequence[Route]:
         return self._routes
+
+    @property
+    def trie(self) -> RouteTrie[Route]:
+        return self._trie
 
     @property
     def base_path(self) -> str:
