@@ -6,23 +6,39 @@ Input: an `HttpRequest`. Output: a `Reply`. No exception escapes `transcode`.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from typing import Any
 
-from grpc_transcoder import access_log, backend_call, metrics, request_decoding, response_encoding
+from google.protobuf.message import Message
+
+from grpc_transcoder import (
+    access_log,
+    deadlines,
+    metrics,
+    request_decoding,
+    response_encoding,
+    response_metadata,
+    stream_decoding,
+    stream_encoding,
+)
+from grpc_transcoder.backend_call import BackendCaller, CallSpec, Metadata, ResponseStream
 from grpc_transcoder.errors import (
     Code,
-    NoBackendError,
     NotReadyError,
     TranscoderError,
     error_body,
     request_info_detail,
 )
 from grpc_transcoder.exchange import HttpRequest, Reply
+from grpc_transcoder.routing import Match
 from grpc_transcoder.runtime import Runtime, Transcoder
 from grpc_transcoder.settings import ErrorFormat, Settings
+from grpc_transcoder.status_details import StatusDecoder
+from grpc_transcoder.stream_encoding import StreamEncoder
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
+
 ACCESS_LOG = access_log.AccessLog()
 
 
@@ -119,33 +135,88 @@ def _transcode(
     match = transcoder.routes.match(request.method, request.path)
     log.matched(match.route)
     method = match.route.method
-    message = transcoder.registry.message_class(method.input)()
-    request_decoding.decode(
-        match,
-        message,
-        query=request.query,
-        body=request.body,
-        content_type=request.content_type,
-        codec=transcoder.codec,
-    )
-    log.lap()  # decoded
-    target = transcoder.backends.resolve(method.service)
-    if target is None:
-        raise NoBackendError(f"no backend is configured for {method.service}")
-    result = backend_call.call_unary(
-        runtime.channels.get(target),
-        method.grpc_path,
-        message.SerializeToString(),
-        timeout=_timeout(request),
-    )
+    decoder = request_decoding.decoder_for(transcoder.settings, transcoder.codec)
+    if method.client_streaming:
+        requests = stream_decoding.decode(
+            match, request, decoder=decoder, registry=transcoder.registry
+        )
+    else:
+        message = transcoder.registry.message_class(method.input)()
+        decoder.decode(match, request, message)
+        requests = [message.SerializeToString()]
+    spec = _call_spec(transcoder, request, match)
+    log.lap()  # decoded; a server stream's backend time includes its encoding
+    caller = BackendCaller(runtime.channels, StatusDecoder(transcoder.registry, transcoder.codec))
+    if method.server_streaming:
+        return _stream_reply(transcoder, request, match, caller.stream(spec, requests))
+    result = caller.unary(spec, requests)
     log.lap()  # called
-    return response_encoding.encode_unary(
+    reply = response_encoding.encode_unary(
         match.route, result.response, registry=transcoder.registry, codec=transcoder.codec
     )
+    return _with_metadata(reply, result.initial_metadata, result.trailing_metadata, transcoder)
 
 
-def _timeout(request: HttpRequest) -> float:
-    remaining = request.remaining_ms()
-    if remaining is None:
-        return DEFAULT_TIMEOUT_SECONDS
-    return max(0.001, min(DEFAULT_TIMEOUT_SECONDS, (remaining - 500) / 1000))
+def _call_spec(transcoder: Transcoder, request: HttpRequest, match: Match) -> CallSpec:
+    """Where and how to call: the backend, deadline, metadata and retry policy of the route."""
+    method, policy = match.route.method, transcoder.calls
+    target = transcoder.backends.require(method.service)
+    deadline = policy.deadlines.deadline(
+        method.service,
+        header=request.headers.get(deadlines.TIMEOUT_HEADER),
+        remaining_ms=request.remaining_ms(),
+    )
+    return CallSpec(
+        target,
+        method,
+        deadline,
+        metadata=policy.metadata.request_metadata(request),
+        idempotent=policy.idempotent(match.route),
+        options=policy.channels,
+    )
+
+
+def _with_metadata(
+    reply: Reply, initial: Metadata, trailing: Metadata, transcoder: Transcoder
+) -> Reply:
+    """The reply with the backend's metadata as headers and its `x-http-code` status."""
+    limit = transcoder.calls.max_response_bytes
+    if len(reply.body) > limit:
+        raise stream_encoding.response_too_large(
+            limit, what=f"the response ({len(reply.body)} bytes)"
+        )
+    headers = {**reply.headers, **response_metadata.headers(initial, trailing)}
+    status = response_metadata.http_status(initial, trailing) if reply.status == 200 else None
+    if status is None:
+        return replace(reply, headers=headers)
+    return replace(reply, status=status, headers=headers, body=b"" if status == 204 else reply.body)
+
+
+def _stream_reply(
+    transcoder: Transcoder, request: HttpRequest, match: Match, stream: ResponseStream
+) -> Reply:
+    """A server stream framed as the Accept header asks; errors after the first message end it."""
+    google_format = transcoder.settings.error_format is ErrorFormat.GOOGLE
+    message_class = transcoder.registry.message_class(match.route.method.output)
+    encoder = StreamEncoder(
+        stream_encoding.negotiate(request.headers.get("accept", "")),
+        to_json=lambda data: _json_of(transcoder, match, message_class.FromString(data)),
+        error_body=lambda error: error_reply(error, google_format=google_format).body,
+        max_bytes=transcoder.calls.max_response_bytes,
+    )
+    encoded = encoder.encode(stream)
+    if encoded.error is not None:
+        logger.warning(
+            "stream of %s ended after %d messages: %s",
+            match.route.method.full_name,
+            encoded.count,
+            encoded.error.message,
+        )
+    headers = response_metadata.headers(stream.initial_metadata, stream.trailing_metadata)
+    return Reply(200, encoded.body, headers, encoded.content_type)
+
+
+def _json_of(transcoder: Transcoder, match: Match, message: Message) -> Any:
+    use_proto_names = transcoder.codec.options.use_proto_names
+    value = transcoder.codec.encode(message)
+    return stream_encoding.response_value(value, match.route, use_proto_names=use_proto_names)

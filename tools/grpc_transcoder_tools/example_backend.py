@@ -11,7 +11,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -476,16 +476,25 @@ def start(
     reflection: bool = True,
     health: bool = True,
     max_workers: int = 8,
+    credentials: grpc.ServerCredentials | None = None,
+    options: Sequence[tuple[str, Any]] = (),
 ) -> RunningBackend:
-    """Start the example backend on `address`; the port is chosen when it ends in `:0`."""
+    """Start the example backend on `address`; the port is chosen when it ends in `:0`.
+
+    `credentials` serve TLS (tests of grpcs:// and mutual TLS); `options` are gRPC server
+    options (e.g. a keepalive ping policy).
+    """
     backend = LibraryBackend(registry or load_registry())
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), options=options)
     server.add_generic_rpc_handlers(generic_handlers(backend))
     if health:
         _add_health(server)
     if reflection:
         _add_reflection(server, backend.registry, [LIBRARY, DEBUG])
-    port = server.add_insecure_port(address)
+    if credentials is None:
+        port = server.add_insecure_port(address)
+    else:
+        port = server.add_secure_port(address, credentials)
     server.start()
     logger.info("example backend listening on %s", address.rsplit(":", 1)[0] + f":{port}")
     return RunningBackend(server, port, backend)
