@@ -136,7 +136,10 @@ def _row(route: Route) -> tuple[str, ...]:
 def _overlap_lines(found: Sequence[Overlap]) -> list[str]:
     if not found:
         return ["", "No templates overlap."]
-    lines = ["", "Overlapping templates (precedence: literal > * > **; the first one answers):"]
+    lines = [
+        "",
+        "Overlapping templates (literal > * > **: where both match, the first one answers):",
+    ]
     lines += [f"  {o.first} before {o.second}, e.g. {o.example}" for o in found]
     return lines
 
