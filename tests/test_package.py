@@ -93,10 +93,12 @@ def arm64_package(tmp_path_factory: pytest.TempPathFactory, runtime_python: str)
 
 @pytest.fixture(scope="module")
 def host_package(tmp_path_factory: pytest.TempPathFactory, runtime_python: str) -> Built:
-    """The same tree built in this process for this machine, zipped."""
+    """The same tree built in this process for this machine, zipped, over an older build."""
     directory = tmp_path_factory.mktemp("host") / "package"
+    (directory / "stale_module").mkdir(parents=True)
+    (directory / "stale.py").write_text("left by a previous build\n")
     zip_path = directory.parent / "package.zip"
-    arguments = ["--output", str(directory), "--architecture", HOST.architecture.value]
+    arguments = ["--output", str(directory), "--clean", "--architecture", HOST.architecture.value]
     arguments += ["--python-version", VERSION, "--python", runtime_python, "--zip", str(zip_path)]
     assert package_build.main(arguments) == 0
     return Built(directory, str(zip_path))
@@ -157,6 +159,11 @@ def test_the_package_stays_within_its_size_budget(
     Budget().check(report)
     assert report.unzipped_bytes > 10 * package_build.MIB, "suspiciously small: a step was skipped"
     print(f"{which} package: {report.summary()}")
+
+
+def test_clean_replaces_an_older_build(host_package: Built) -> None:
+    assert not (host_package.directory / "stale.py").exists()
+    assert not (host_package.directory / "stale_module").exists()
 
 
 def test_the_makefile_reports_the_sizes(arm64_package: Built) -> None:
@@ -316,13 +323,12 @@ def test_an_extension_module_that_is_not_elf_is_refused(tmp_path: Path) -> None:
 
 def test_sources_are_copied_without_tests_caches_or_bytecode(tmp_path: Path) -> None:
     source = tmp_path / "src"
-    for name in ("app/__init__.py", "app/data.binpb", "app/__pycache__/x.pyc", "app/tests/t.py"):
+    names = ("app/__init__.py", "app/data.binpb", "app/__pycache__/x.pyc", "app/tests/t.py")
+    for name in (*names, "hooks.py", "requirements.txt", ".ruff_cache/x"):
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         (source / name).write_text("")
-    (source / "requirements.txt").write_text("six\n")
-    (source / ".ruff_cache").mkdir()
     copy_sources(source, tmp_path / "out")
-    assert relative_files(tmp_path / "out") == {"app/__init__.py", "app/data.binpb"}
+    assert relative_files(tmp_path / "out") == {"app/__init__.py", "app/data.binpb", "hooks.py"}
     with pytest.raises(BuildError, match="collides with"):
         copy_sources(source, tmp_path / "out")
 
@@ -331,8 +337,12 @@ def test_prune_keeps_the_named_models_and_refuses_unknown_ones(tmp_path: Path) -
     for name in ("botocore/data/s3/x.json", "botocore/data/ec2/x.json", "botocore/data/e.json"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("{}")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "botocore" / "__pycache__").mkdir()
     prune(tmp_path, botocore_services=None)
     assert len(relative_files(tmp_path)) == 3
+    assert not (tmp_path / "bin").exists()
+    assert not (tmp_path / "botocore" / "__pycache__").exists()
     with pytest.raises(BuildError, match="no service model named dynamo"):
         prune(tmp_path, botocore_services=frozenset({"s3", "dynamo"}))
     prune(tmp_path, botocore_services=frozenset({"s3"}))
