@@ -240,6 +240,12 @@ def test_json_types_from_json_text(
     [
         pytest.param("w_timestamp", "yesterday", "a Timestamp (RFC 3339", id="timestamp"),
         pytest.param("w_timestamp", "2020-01-01", "a Timestamp (RFC 3339", id="timestamp-date"),
+        pytest.param(
+            "w_timestamp", "0001-01-01T00:00:00+01:00", "a Timestamp (RFC 3339", id="before-year-1"
+        ),
+        pytest.param(
+            "w_timestamp", "9999-12-31T23:59:59-01:00", "a Timestamp (RFC 3339", id="after-9999"
+        ),
         pytest.param("w_duration", "1.5", "a Duration (seconds", id="duration-no-unit"),
         pytest.param("w_field_mask", "a..b", "a FieldMask", id="field-mask-bad-path"),
         pytest.param("w_int32_value", "x", "int32 (", id="int32-wrapper"),
@@ -433,3 +439,39 @@ def _rounds_as_double(text: str) -> bool:
         return Decimal(float(text)) != Decimal(text)
     except (InvalidOperation, ValueError):
         return False  # not a number at all; both sides must refuse it
+
+
+# Differential: Timestamps read as Timestamp.FromJsonString reads them (which is json_format's).
+
+_RFC3339_LIKE = st.from_regex(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,10})?(Z|[+-][0-9]{2}:[0-9]{2})",
+    fullmatch=True,
+)
+_REAL_TIMES = st.builds(
+    lambda moment, digits, offset: (
+        moment.strftime("%Y-%m-%dT%H:%M:%S")
+        + (f".{moment.microsecond:06d}"[: digits + 1] if digits else "")
+        + offset
+    ),
+    st.datetimes(),
+    st.integers(0, 6),
+    st.sampled_from(["Z", "+00:00", "-00:30", "+05:45", "-12:00", "+14:00"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=_RFC3339_LIKE | _REAL_TIMES)
+def test_timestamps_agree_with_from_json_string(registry: Registry, text: str) -> None:
+    kinds = registry.pool.FindMessageTypeByName("library.v1.Kinds")
+    convert = convert_for(kinds, JsonCodec(registry.pool, JsonOptions()), "w_timestamp")
+    timestamp = registry.pool.FindMessageTypeByName("google.protobuf.Timestamp")
+    reference: Any = message_factory.GetMessageClass(timestamp)()
+    try:
+        reference.FromJsonString(text)
+    except ValueError:
+        reference = None
+    try:
+        ours: Any = convert(text)
+    except ConversionError:
+        ours = None
+    assert ours == reference

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from grpc_transcoder import field_plans
 from grpc_transcoder.descriptors import Registry
 from grpc_transcoder.errors import FieldViolation
 from grpc_transcoder.field_plans import PlanCache
@@ -380,6 +381,20 @@ def test_violations_name_parameter_type_and_value(
 def test_every_violation_is_reported(registry: Registry) -> None:
     _, violations = bind(registry, "f_int32=x&nope=1&f_bool=yes&f_string=fine")
     assert [v.field for v in violations] == ["f_int32", "nope", "f_bool"]
+
+
+def test_resolved_paths_are_cached_up_to_a_limit(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(field_plans, "MAX_CACHED_PATHS", 1)
+    message, violations = bind(registry, "f_int32=1&f_string=a&f_bool=true&f_int64=2")
+    assert violations == []
+    assert as_json(registry, message) == {
+        "fInt32": 1,
+        "fString": "a",
+        "fBool": True,
+        "fInt64": "2",
+    }
 
 
 def test_long_values_are_shortened_in_messages(registry: Registry) -> None:

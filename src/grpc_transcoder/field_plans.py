@@ -17,6 +17,9 @@ from google.protobuf.message import Message
 from grpc_transcoder import field_values
 from grpc_transcoder.field_values import Converter, JsonDecoder
 
+FieldPath = tuple[str, ...]
+MAX_CACHED_PATHS = 4096
+
 
 class Shape(enum.Enum):
     """How a field is set from strings (path variables, query parameters, form fields)."""
@@ -52,6 +55,31 @@ class FieldPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class ResolvedPath:
+    """A field path from a request message to one field: the plans of every step."""
+
+    steps: tuple[FieldPlan, ...]
+    names: FieldPath  # proto names
+
+    @property
+    def leaf(self) -> FieldPlan:
+        return self.steps[-1]
+
+
+class UnknownFieldError(LookupError):
+    """A name in a field path names no field of its message."""
+
+    def __init__(self, name: str, message_type: str) -> None:
+        super().__init__(f"{message_type} has no field {name!r}")
+        self.name = name
+        self.message_type = message_type
+
+
+class NotTraversableError(ValueError):
+    """A field path continues past a field that is not a singular message."""
+
+
+@dataclass(frozen=True, slots=True)
 class MessagePlan:
     """The fields of one message type by proto name and by JSON name."""
 
@@ -66,13 +94,15 @@ class MessagePlan:
 class PlanCache:
     """Compiles each message type once; plans for nested types are compiled when first reached.
 
-    `enum_case_insensitive` (default off) is baked into the enum converters.
+    `enum_case_insensitive` (default off) is baked into the enum converters. Resolved field
+    paths are cached too, up to MAX_CACHED_PATHS (recursive types have endless valid paths).
     """
 
     def __init__(self, *, json: JsonDecoder, enum_case_insensitive: bool = False) -> None:
         self._json = json
         self._enum_case_insensitive = enum_case_insensitive
         self._plans: dict[str, MessagePlan] = {}
+        self._paths: dict[tuple[str, FieldPath], ResolvedPath] = {}
 
     def plan(self, descriptor: Descriptor) -> MessagePlan:
         plan = self._plans.get(descriptor.full_name)
@@ -82,6 +112,43 @@ class PlanCache:
 
     def plan_of(self, message: Message) -> MessagePlan:
         return self.plan(cast(Descriptor, message.DESCRIPTOR))
+
+    def resolve(self, root: MessagePlan, names: FieldPath) -> ResolvedPath:
+        """The field at `names` (proto or JSON names) under `root`.
+
+        Raises UnknownFieldError, or NotTraversableError when a name other than the last is
+        not a singular message field.
+        """
+        key = (root.full_name, names)
+        resolved = self._paths.get(key)
+        if resolved is None:
+            resolved = self._resolve(root, names)
+            if len(self._paths) < MAX_CACHED_PATHS:
+                self._paths[key] = resolved
+        return resolved
+
+    def _resolve(self, plan: MessagePlan, names: FieldPath) -> ResolvedPath:
+        steps: list[FieldPlan] = []
+        for name in names:
+            if steps:
+                plan = self._traverse(steps[-1])
+            step = plan.field(name)
+            if step is None:
+                raise UnknownFieldError(name, plan.full_name)
+            steps.append(step)
+        return ResolvedPath(tuple(steps), tuple(step.name for step in steps))
+
+    def _traverse(self, parent: FieldPlan) -> MessagePlan:
+        if parent.shape is Shape.MESSAGE:
+            return self.plan(parent.message_type)
+        name, kind = parent.name, parent.type_name
+        if parent.shape is Shape.VALUE and parent.descriptor.message_type is not None:
+            reason = f"{name} is a {kind}, given as one value; it has no fields to set"
+        elif parent.shape is Shape.VALUE:
+            reason = f"{name} is {_article(kind)}, not a message; '.' cannot follow it"
+        else:
+            reason = f"{name} is a {kind}; '.' can only follow singular message fields"
+        raise NotTraversableError(reason)
 
     def _compile(self, descriptor: Descriptor) -> MessagePlan:
         plans = [self._field(field) for field in descriptor.fields]
@@ -137,6 +204,10 @@ def _mask_field(descriptor: Descriptor) -> str:
     if "update_mask" in masks:
         return "update_mask"
     return masks[0] if len(masks) == 1 else ""
+
+
+def _article(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
 _SCALAR_NAMES = {

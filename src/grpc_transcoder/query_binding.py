@@ -7,6 +7,7 @@ Output: fields set on the message; every problem becomes a FieldViolation naming
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -16,13 +17,20 @@ from urllib.parse import unquote_to_bytes
 from google.protobuf.message import Message
 
 from grpc_transcoder.errors import FieldViolation
-from grpc_transcoder.field_plans import FieldPlan, PlanCache, Shape
+from grpc_transcoder.field_plans import (
+    FieldPath,
+    FieldPlan,
+    MessagePlan,
+    NotTraversableError,
+    PlanCache,
+    Shape,
+    UnknownFieldError,
+)
 from grpc_transcoder.field_values import ConversionError
 
 logger = logging.getLogger(__name__)
 
 Pair = tuple[str, str]
-FieldPath = tuple[str, ...]
 _SHOWN_CHARS = 60
 
 
@@ -40,6 +48,11 @@ def parse_pairs(raw: bytes, violations: list[FieldViolation]) -> list[Pair]:
     `+` is a space and `%XX` a byte; the bytes must be UTF-8 (else a violation naming the key).
     Empty pieces are skipped; a piece without `=` has the value "".
     """
+    if b"%" not in raw and b"+" not in raw:
+        try:  # the common case: nothing to unquote, one decode for the whole query
+            return [_split(piece) for piece in raw.decode().split("&") if piece]
+        except UnicodeDecodeError:
+            pass  # the slow path below names the parameter that is not UTF-8
     pairs: list[Pair] = []
     for piece in raw.split(b"&"):
         if not piece:
@@ -51,6 +64,11 @@ def parse_pairs(raw: bytes, violations: list[FieldViolation]) -> list[Pair]:
             name = _unquote_lossy(key)
             violations.append(FieldViolation(name, "not valid UTF-8 after percent-decoding"))
     return pairs
+
+
+def _split(piece: str) -> Pair:
+    key, _, value = piece.partition("=")
+    return key, value
 
 
 def _unquote(raw: bytes) -> str:
@@ -71,6 +89,7 @@ class ParameterKey:
     map_key: str | None = None
 
 
+@functools.lru_cache(maxsize=4096)  # parameter names repeat from request to request
 def parse_key(text: str) -> ParameterKey:
     """`a.b.c` -> (a, b, c); `labels[k.1]` -> (labels,) with map key `k.1`; `tags[]` -> ''."""
     if text.endswith("]") and "[" in text:
@@ -119,6 +138,10 @@ class Binder:
     reject_unknown: bool = True
     body_sets: Callable[[FieldPath], bool] = _never
     _set_by: dict[FieldPath, Origin] = field(default_factory=dict)
+    _root: MessagePlan = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._root = self.plans.plan_of(self.message)
 
     def bind_pairs(
         self,
@@ -149,35 +172,28 @@ class Binder:
                 logger.debug("ignored unknown parameter %r (%s)", label, exc.description)
 
     def _bind(self, names: FieldPath, value: str, origin: Origin, map_key: str | None) -> None:
-        plans = self._resolve(names)
-        leaf = plans[-1]
-        path = tuple(plan.name for plan in plans)
-        _check_shape(leaf, map_key)
-        if origin is Origin.QUERY:
+        try:
+            resolved = self.plans.resolve(self._root, names)
+        except UnknownFieldError as exc:
+            raise _Unknown(exc.name, exc.message_type) from None
+        except NotTraversableError as exc:
+            raise _Rejected(str(exc)) from None
+        leaf, path = resolved.leaf, resolved.names
+        if leaf.shape is not Shape.VALUE or map_key is not None:
+            _check_shape(leaf, map_key)
+        if origin is Origin.QUERY and self.body:
             self._check_outside_body(path)
         converted = _convert(leaf, value, map_key)
-        target = self._target(plans)
-        if self._agrees_with_earlier(path, origin, target, leaf, converted):
+        target = self.message if len(path) == 1 else self._target(resolved.steps)
+        earlier = Origin.BODY if origin is Origin.PATH and self.body_sets(path) else None
+        earlier = earlier or self._set_by.get(path)
+        if earlier is not None and self._agrees(earlier, origin, target, leaf, converted):
             return
         self._check_once(path, map_key, leaf, origin)
-        _check_oneof(target, leaf)
+        if leaf.oneof:
+            _check_oneof(target, leaf)
         _assign(target, leaf, converted)
         self._set_by[path] = origin
-
-    def _resolve(self, names: FieldPath) -> list[FieldPlan]:
-        plan = self.plans.plan_of(self.message)
-        found: list[FieldPlan] = []
-        for index, name in enumerate(names):
-            if found:
-                parent = found[-1]
-                if parent.shape is not Shape.MESSAGE:
-                    raise _Rejected(_not_traversable(parent, names[index - 1]))
-                plan = self.plans.plan(parent.message_type)
-            step = plan.field(name)
-            if step is None:
-                raise _Unknown(name, plan.full_name)
-            found.append(step)
-        return found
 
     def _check_outside_body(self, path: FieldPath) -> None:
         if self.body == "*":
@@ -190,22 +206,19 @@ class Binder:
                 f"inside the request body field {self.body!r}; it cannot be a query parameter"
             )
 
-    def _target(self, plans: list[FieldPlan]) -> Message:
+    def _target(self, steps: tuple[FieldPlan, ...]) -> Message:
         """The message that holds the leaf field, checking oneofs on the way."""
         target = self.message
-        for plan in plans[:-1]:
+        for plan in steps[:-1]:
             _check_oneof(target, plan)
             target = getattr(target, plan.name)
         return target
 
-    def _agrees_with_earlier(
-        self, path: FieldPath, origin: Origin, target: Message, leaf: FieldPlan, value: Any
+    def _agrees(
+        self, earlier: Origin, origin: Origin, target: Message, leaf: FieldPlan, value: Any
     ) -> bool:
         """True when an earlier source set this field to the same value; raises on a conflict."""
-        earlier = self._set_by.get(path)
-        if origin is Origin.PATH and self.body_sets(path):
-            earlier = Origin.BODY
-        if earlier is None or earlier is origin or leaf.shape is not Shape.VALUE:
+        if earlier is origin or leaf.shape is not Shape.VALUE:
             return False
         current = getattr(target, leaf.name)
         if current == value:
@@ -246,14 +259,6 @@ def _check_shape(leaf: FieldPlan, map_key: str | None) -> None:
         if shape is Shape.REPEATED and map_key == "":
             return
         raise _Rejected(f"{leaf.name} is not a map; [key] selects map entries only")
-
-
-def _not_traversable(parent: FieldPlan, name: str) -> str:
-    if parent.shape is Shape.VALUE and parent.descriptor.message_type is not None:
-        return f"{name} is a {parent.type_name}, given as one value; it has no fields to set"
-    if parent.shape is Shape.VALUE:
-        return f"{name} is {_article(parent.type_name)}, not a message; '.' cannot follow it"
-    return f"{name} is a {parent.type_name}; '.' can only follow singular message fields"
 
 
 def _convert(leaf: FieldPlan, value: str, map_key: str | None) -> Any:
@@ -297,10 +302,6 @@ def _assign(target: Message, leaf: FieldPlan, value: Any) -> None:
         getattr(target, leaf.name).CopyFrom(value)
     else:
         setattr(target, leaf.name, value)
-
-
-def _article(type_name: str) -> str:
-    return f"an {type_name}" if type_name[0] in "aeiou" else f"a {type_name}"
 
 
 def _shown(value: Any) -> str:

@@ -18,9 +18,9 @@ from google.protobuf.message import Message
 from grpc_transcoder import field_mask_fill
 from grpc_transcoder.errors import Code, FieldViolation, RequestError, TranscoderError
 from grpc_transcoder.exchange import HttpRequest
-from grpc_transcoder.field_plans import MessagePlan, PlanCache, Shape
+from grpc_transcoder.field_plans import FieldPath, MessagePlan, PlanCache, Shape
 from grpc_transcoder.field_values import JsonDecoder, decode_json
-from grpc_transcoder.query_binding import Binder, FieldPath, Origin, parse_pairs
+from grpc_transcoder.query_binding import Binder, Origin, parse_pairs
 from grpc_transcoder.routing import Match
 from grpc_transcoder.settings import Settings, UnknownFields
 
