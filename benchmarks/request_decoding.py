@@ -7,14 +7,17 @@
 - `patch-mask`: PATCH of that Book, whose update mask is filled from the body's keys.
 The baseline is the simple decoder built on protobuf's json_format (parse_qsl, nest the pairs
 into a dict, `json_format.ParseDict`). Routing is excluded from both. The two run in
-alternating batches (`harness.interleaved`) so that both see the same machine noise; the
-figures are medians over the rounds of each batch's p50 and p99.
+alternating batches so that both see the same machine noise; the figures are medians over
+the rounds of each batch's p50 and p99.
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -23,8 +26,6 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from grpc_transcoder_tools import example_backend
 
-from benchmarks.codec import book
-from benchmarks.harness import Percentiles, interleaved
 from grpc_transcoder import routing
 from grpc_transcoder.descriptors import Registry
 from grpc_transcoder.exchange import HttpRequest
@@ -36,6 +37,37 @@ ROUNDS = 7
 DEFAULT_ITERATIONS = 1000
 QUERY = "query=dune&genres=FICTION&published_after=2000-01-01T00:00:00Z&min_rating=4.5&page_size=10"
 JSON = {"content-type": "application/json"}
+BOOK = {
+    "title": "Dune",
+    "subtitle": "Book one of the Dune chronicles",
+    "authors": ["Frank Herbert", "Brian Herbert"],
+    "genre": "FICTION",
+    "pageCount": 412,
+    "copiesSold": "20000000",
+    "isbn": "9780441172719",
+    "rating": 4.6,
+    "price": 9.99,
+    "available": True,
+    "publishTime": "2001-09-09T01:46:40Z",
+    "readingTime": "21600s",
+    "labels": {"series": "dune", "language": "en"},
+    "metadata": {"language": "en", "awards": ["Hugo", "Nebula"], "printings": 3},
+    "publisher": "Chilton Books",
+    "edition": 2,
+    "thumbnail": "iVBORw0KGgotdGh1bWJuYWls",
+    "reviews": [
+        {"reader": f"reader-{i}", "stars": 5 - i, "text": "A classic.",
+         "createTime": "2020-09-13T12:26:40Z"}
+        for i in range(3)
+    ],
+    "updateTime": "2023-11-14T22:13:20.123Z",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Percentiles:
+    p50_us: float
+    p99_us: float
 
 
 def run(iterations: int) -> dict[str, dict[str, Percentiles]]:
@@ -44,7 +76,7 @@ def run(iterations: int) -> dict[str, dict[str, Percentiles]]:
     routes, _ = routing.routes_for(registry)
     table = routing.RouteTable(routes)
     decoder = RequestDecoder(JsonCodec(registry.pool, JsonOptions()))
-    body = orjson.dumps(json_format.MessageToDict(book(registry), descriptor_pool=registry.pool))
+    body = orjson.dumps(BOOK)
     cases = {
         "get-query": ("GET", "/v1/books:search", QUERY, b""),
         "post-body": ("POST", "/v1/shelves/fiction/books", "", body),
@@ -59,8 +91,36 @@ def run(iterations: int) -> dict[str, dict[str, Percentiles]]:
             "decoding": lambda: decoder.decode(match, http, new()),  # noqa: B023 - used at once
             "json_format": lambda: _baseline(registry, match, http, new()),  # noqa: B023
         }
-        results[name] = interleaved(calls, iterations=iterations, rounds=ROUNDS, warmup=200)
+        results[name] = _interleaved(calls, iterations)
     return results
+
+
+def _interleaved(calls: dict[str, Callable[[], object]], iterations: int) -> dict[str, Percentiles]:
+    """Batches of each call in turn, ROUNDS times; medians of each batch's p50 and p99."""
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in calls}
+    for call in calls.values():
+        _batch(call, 200)  # compile plans and converters, warm caches
+    for _ in range(ROUNDS):
+        for name, call in calls.items():
+            times = sorted(_batch(call, iterations))
+            samples[name].append((times[len(times) // 2], times[int(len(times) * 0.99)]))
+    return {
+        name: Percentiles(
+            statistics.median(p50 for p50, _ in rounds) / 1000,
+            statistics.median(p99 for _, p99 in rounds) / 1000,
+        )
+        for name, rounds in samples.items()
+    }
+
+
+def _batch(call: Callable[[], object], iterations: int) -> list[int]:
+    clock = time.perf_counter_ns
+    times = []
+    for _ in range(iterations):
+        start = clock()
+        call()
+        times.append(clock() - start)
+    return times
 
 
 def _baseline(registry: Registry, match: Match, http: HttpRequest, message: Message) -> Message:
