@@ -255,3 +255,19 @@ def test_settings_for_unknown_and_ignored_parameters_and_enum_case(
     )
     status, found = call(lenient, context, event)
     assert (status, [b["title"] for b in found["books"]]) == (200, ["Cosmos"])
+
+
+@pytest.mark.parametrize(
+    ("source", "raw"),
+    [
+        pytest.param(Source.HTTP_API, {"rawQueryString": "text=%FF"}, id="http-api"),
+        pytest.param(Source.ALB, {"queryStringParameters": {"text": "%FF"}}, id="alb"),
+    ],
+)
+def test_a_query_value_that_is_not_utf8_is_refused(
+    library_handler: Handler, context: LambdaContext, source: Source, raw: dict[str, Any]
+) -> None:
+    event = {**build(source, "GET", "/v1/debug/ping"), **raw}
+    status, error = call(library_handler, context, event)
+    assert status == 400
+    assert error["message"] == "text: not valid UTF-8 after percent-decoding"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote, quote_plus, urlencode
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import given, settings
@@ -15,7 +15,8 @@ from grpc_transcoder.descriptors import Registry
 from grpc_transcoder.errors import FieldViolation
 from grpc_transcoder.field_plans import PlanCache
 from grpc_transcoder.json_codec import JsonCodec, JsonOptions
-from grpc_transcoder.query_binding import Binder, Origin, ParameterKey, parse_key, parse_pairs
+from grpc_transcoder.query_binding import Binder, Origin
+from grpc_transcoder.query_string import parse_pairs
 
 KINDS = "library.v1.Kinds"
 
@@ -46,75 +47,6 @@ def bind(
 
 def as_json(registry: Registry, message: Any) -> Any:
     return JsonCodec(registry.pool, JsonOptions(omit_unpopulated=True)).encode(message)
-
-
-# -- the grammar ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("raw", "pairs"),
-    [
-        pytest.param(b"a=1&b=2", [("a", "1"), ("b", "2")], id="two-pairs"),
-        pytest.param(b"a=x+y", [("a", "x y")], id="plus-is-space"),
-        pytest.param(b"a=%2B", [("a", "+")], id="encoded-plus-is-plus"),
-        pytest.param(b"a=%C3%A9&%C3%A9=1", [("a", "é"), ("é", "1")], id="utf-8"),
-        pytest.param(b"a=1&a=2", [("a", "1"), ("a", "2")], id="repeats-kept-in-order"),
-        pytest.param(b"flag", [("flag", "")], id="no-equals-sign"),
-        pytest.param(b"a=b=c", [("a", "b=c")], id="second-equals-is-value"),
-        pytest.param(b"&&a=1&", [("a", "1")], id="empty-pieces-skipped"),
-        pytest.param(b"a=%zz", [("a", "%zz")], id="bad-escape-kept"),
-        pytest.param(b"m%5Bk%5D=v", [("m[k]", "v")], id="encoded-brackets"),
-        pytest.param(b"", [], id="empty"),
-    ],
-)
-def test_parse_pairs(raw: bytes, pairs: list[tuple[str, str]]) -> None:
-    violations: list[FieldViolation] = []
-    assert parse_pairs(raw, violations) == pairs
-    assert violations == []
-
-
-def test_invalid_utf8_is_a_violation_naming_the_key() -> None:
-    violations: list[FieldViolation] = []
-    assert parse_pairs(b"name=%FF%FE&ok=1", violations) == [("ok", "1")]
-    assert violations == [FieldViolation("name", "not valid UTF-8 after percent-decoding")]
-
-
-@pytest.mark.parametrize(
-    ("text", "key"),
-    [
-        pytest.param("a", ParameterKey(("a",)), id="name"),
-        pytest.param("a.b.c", ParameterKey(("a", "b", "c")), id="dotted"),
-        pytest.param("labels[k]", ParameterKey(("labels",), "k"), id="map-entry"),
-        pytest.param("labels[k.1]", ParameterKey(("labels",), "k.1"), id="map-key-with-dot"),
-        pytest.param("labels[a[b]]", ParameterKey(("labels",), "a[b]"), id="map-key-brackets"),
-        pytest.param("a.labels[k]", ParameterKey(("a", "labels"), "k"), id="nested-map"),
-        pytest.param("tags[]", ParameterKey(("tags",), ""), id="empty-brackets"),
-        pytest.param("a[b", ParameterKey(("a[b",)), id="unclosed-bracket"),
-    ],
-)
-def test_parse_key(text: str, key: ParameterKey) -> None:
-    assert parse_key(text) == key
-
-
-_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
-
-
-@settings(max_examples=300, deadline=None)
-@given(pairs=st.lists(st.tuples(_TEXT, _TEXT), max_size=6), plus=st.booleans())
-def test_encoded_pairs_round_trip(pairs: list[tuple[str, str]], plus: bool) -> None:
-    raw = urlencode(pairs, quote_via=quote_plus if plus else quote).encode()
-    violations: list[FieldViolation] = []
-    assert parse_pairs(raw, violations) == pairs
-    assert violations == []
-
-
-@settings(max_examples=300, deadline=None)
-@given(raw=st.binary(max_size=60))
-def test_any_bytes_parse_to_pairs_or_violations(raw: bytes) -> None:
-    violations: list[FieldViolation] = []
-    pairs = parse_pairs(raw, violations)
-    assert all(isinstance(k, str) and isinstance(v, str) for k, v in pairs)
-    assert all(v.description for v in violations)
 
 
 # -- field paths ------------------------------------------------------------------------------

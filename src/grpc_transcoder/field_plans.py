@@ -14,7 +14,7 @@ from typing import cast
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from grpc_transcoder import field_values
+from grpc_transcoder import field_values, well_known_values
 from grpc_transcoder.field_values import Converter, JsonDecoder
 
 FieldPath = tuple[str, ...]
@@ -179,9 +179,21 @@ class PlanCache:
         return (Shape.VALUE if convert else Shape.MESSAGE), convert, None
 
     def _convert(self, field: FieldDescriptor) -> Converter | None:
-        return field_values.converter(
-            field, json=self._json, enum_case_insensitive=self._enum_case_insensitive
-        )
+        return converter(field, json=self._json, enum_case_insensitive=self._enum_case_insensitive)
+
+
+def converter(
+    field: FieldDescriptor, *, json: JsonDecoder, enum_case_insensitive: bool = False
+) -> Converter | None:
+    """The converter for a field's values, or None for messages that are not well-known types.
+
+    `enum_case_insensitive` (default off, as in grpc-gateway) accepts enum names in any case.
+    """
+    if field.message_type is not None:
+        return well_known_values.message_converter(field.message_type, json=json)
+    if field.enum_type is not None:
+        return field_values.enum_converter(field.enum_type, case_insensitive=enum_case_insensitive)
+    return field_values.scalar_converter(field.type)
 
 
 def _map_entry(field: FieldDescriptor) -> Descriptor | None:
@@ -199,7 +211,7 @@ def _mask_field(descriptor: Descriptor) -> str:
         for f in descriptor.fields
         if not f.is_repeated
         and f.message_type is not None
-        and f.message_type.full_name == field_values.FIELD_MASK
+        and f.message_type.full_name == well_known_values.FIELD_MASK
     ]
     if "update_mask" in masks:
         return "update_mask"

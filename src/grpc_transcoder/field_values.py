@@ -1,7 +1,7 @@
-"""Field values: typed conversion of one path or query string into the value of one field.
+"""Field values: typed conversion of one path or query string into a scalar field's value.
 
-Input: a FieldDescriptor (once, when its message type is first compiled). Output: a `Converter`
-that turns a string into a Python scalar or a well-known-type message, or raises ConversionError.
+Input: a field type or enum (once, when its message type is first compiled). Output: a
+`Converter` from a string to the Python value, raising ConversionError that names the type.
 """
 
 from __future__ import annotations
@@ -12,13 +12,10 @@ import math
 import re
 import struct
 from collections.abc import Callable
-from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
 
-import orjson
-from google.protobuf import message_factory
-from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from grpc_transcoder.errors import FieldViolation, RequestError
@@ -79,33 +76,7 @@ _INTEGER_RANGES: dict[int, tuple[str, int, int]] = {
     FieldDescriptor.TYPE_FIXED64: ("fixed64", 0, 2**64 - 1),
 }
 
-WRAPPERS = frozenset(
-    f"google.protobuf.{name}Value"
-    for name in ("Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes")
-)
-JSON_TYPES = frozenset(
-    f"google.protobuf.{name}" for name in ("Struct", "Value", "ListValue", "Any", "Empty")
-)
-TIMESTAMP = "google.protobuf.Timestamp"
-DURATION = "google.protobuf.Duration"
-FIELD_MASK = "google.protobuf.FieldMask"
 NULL_VALUE = "google.protobuf.NullValue"
-# Message types set from one string (their proto3 JSON form); never traversed with '.'.
-STRING_FORM_TYPES = WRAPPERS | JSON_TYPES | {TIMESTAMP, DURATION, FIELD_MASK}
-
-
-def converter(
-    field: FieldDescriptor, *, json: JsonDecoder, enum_case_insensitive: bool = False
-) -> Converter | None:
-    """The converter for a field's values, or None for messages that are not well-known types.
-
-    `enum_case_insensitive` (default off, as in grpc-gateway) accepts enum names in any case.
-    """
-    if field.message_type is not None:
-        return message_converter(field.message_type, json=json)
-    if field.enum_type is not None:
-        return enum_converter(field.enum_type, case_insensitive=enum_case_insensitive)
-    return scalar_converter(field.type)
 
 
 def scalar_converter(field_type: int) -> Converter:
@@ -226,129 +197,5 @@ def enum_converter(enum_type: EnumDescriptor, *, case_insensitive: bool = False)
         if numbers is not None and int(text) not in numbers:
             raise ConversionError(expected, "not a value of this closed enum")
         return int(text)
-
-    return convert
-
-
-def message_converter(descriptor: Descriptor, *, json: JsonDecoder) -> Converter | None:
-    """Converter for a well-known type written as one string; None for other messages."""
-    name = descriptor.full_name
-    cls = message_factory.GetMessageClass(descriptor)
-    if name in (TIMESTAMP, DURATION):
-        return _from_json_string(cls, _TEMPORAL_FORMS[name])
-    if name == FIELD_MASK:
-        return _field_mask(cls)
-    if name in WRAPPERS:
-        inner = scalar_converter(descriptor.fields_by_name["value"].type)
-        return lambda text: cls(value=inner(text))
-    if name in JSON_TYPES:
-        return _json_text(cls, json)
-    return None
-
-
-_TEMPORAL_FORMS = {
-    TIMESTAMP: "a Timestamp (RFC 3339, such as 2024-05-01T12:00:00Z)",
-    DURATION: "a Duration (seconds with an s suffix, such as 1.5s)",
-}
-
-
-def _from_json_string(cls: type[Message], expected: str) -> Converter:
-    fast = _timestamp if cls.DESCRIPTOR.full_name == TIMESTAMP else None
-
-    def convert(text: str) -> Message:
-        if fast is not None and (seconds_nanos := fast(text)) is not None:
-            return cls(seconds=seconds_nanos[0], nanos=seconds_nanos[1])
-        value = cls()
-        try:
-            # Spaces are never valid here: they are '+' of an offset the client left unencoded.
-            value.FromJsonString(text.replace(" ", "+"))  # type: ignore[attr-defined]
-        except ValueError as exc:
-            raise ConversionError(expected, str(exc).rstrip(".")) from None
-        return value
-
-    return convert
-
-
-_RFC3339 = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
-    r"(?:Z|([+-])([0-9]{2}):([0-9]{2}))\Z"
-)
-_EPOCH_DAY = date(1970, 1, 1).toordinal()
-_TIMESTAMP_RANGE = (-62135596800, 253402300799)  # 0001-01-01 to 9999-12-31, as protobuf checks
-
-
-def _timestamp(text: str) -> tuple[int, int] | None:
-    """(seconds, nanos) of a canonical RFC 3339 timestamp, or None to let protobuf decide.
-
-    Exactly what Timestamp.FromJsonString gives for the forms it handles, about five times
-    faster (that one goes through strptime); anything unusual falls through to it.
-    """
-    match = _RFC3339.match(text)
-    if match is None:
-        return None
-    year, month, day, hour, minute, second, fraction, sign, off_h, off_m = match.groups()
-    try:
-        days = date(int(year), int(month), int(day)).toordinal() - _EPOCH_DAY
-    except ValueError:
-        return None
-    if int(hour) > 23 or int(minute) > 59 or int(second) > 59:
-        return None
-    seconds = days * 86400 + int(hour) * 3600 + int(minute) * 60 + int(second)
-    if sign:
-        offset = (int(off_h) * 60 + int(off_m)) * 60
-        seconds += -offset if sign == "+" else offset
-    if not _TIMESTAMP_RANGE[0] <= seconds <= _TIMESTAMP_RANGE[1]:
-        return None
-    return seconds, int(fraction.ljust(9, "0")) if fraction else 0
-
-
-_MASK_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
-
-
-def _field_mask(cls: type[Message]) -> Converter:
-    """Comma-separated paths, each in lowerCamelCase (the JSON form) or as proto names."""
-    expected = "a FieldMask (comma-separated field paths, such as title,reviewCount)"
-
-    def convert(text: str) -> Message:
-        paths = [path.strip() for path in text.split(",") if path.strip()]
-        for path in paths:
-            if not _MASK_PATH.match(path):
-                raise ConversionError(expected, f"bad path {path!r}")
-        return cls(paths=[path if "_" in path else _snake(path) for path in paths])
-
-    return convert
-
-
-def _snake(path: str) -> str:
-    return re.sub(r"[A-Z]", lambda m: "_" + m.group(0).lower(), path)
-
-
-# The JSON shape each type needs; checked here so the codec only sees plausible input.
-_JSON_SHAPES: dict[str, tuple[type, str]] = {
-    "google.protobuf.Struct": (dict, "an object"),
-    "google.protobuf.Any": (dict, "an object"),
-    "google.protobuf.Empty": (dict, "an object"),
-    "google.protobuf.ListValue": (list, "an array"),
-}
-
-
-def _json_text(cls: type[Message], json: JsonDecoder) -> Converter:
-    name = cls.DESCRIPTOR.full_name
-    expected = f"a {name} as JSON text"
-    shape = _JSON_SHAPES.get(name)
-
-    def convert(text: str) -> Message:
-        try:
-            parsed = orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
-            raise ConversionError(expected, str(exc)) from None
-        if shape is not None and not isinstance(parsed, shape[0]):
-            raise ConversionError(expected, f"not {shape[1]}")
-        value = cls()
-        try:
-            decode_json(json, parsed, value)
-        except RequestError as exc:
-            raise ConversionError(expected, exc.message) from None
-        return value
 
     return convert

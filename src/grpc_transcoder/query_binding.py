@@ -1,18 +1,16 @@
 """Query binding: path variables, query parameters and form fields set into the request message.
 
-Input: `key=value&...` text (query strings, form bodies) and field paths with string values.
-Output: fields set on the message; every problem becomes a FieldViolation naming the parameter.
+Input: (key, value) pairs from `query_string` and field paths with string values. Output: fields
+set on the message; every problem becomes a FieldViolation naming the parameter.
 """
 
 from __future__ import annotations
 
 import enum
-import functools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote_to_bytes
 
 from google.protobuf.message import Message
 
@@ -27,10 +25,10 @@ from grpc_transcoder.field_plans import (
     UnknownFieldError,
 )
 from grpc_transcoder.field_values import ConversionError
+from grpc_transcoder.query_string import Pair, parse_key
 
 logger = logging.getLogger(__name__)
 
-Pair = tuple[str, str]
 _SHOWN_CHARS = 60
 
 
@@ -40,62 +38,6 @@ class Origin(enum.Enum):
     BODY = "the request body"
     PATH = "the URL path"
     QUERY = "the query string"
-
-
-def parse_pairs(raw: bytes, violations: list[FieldViolation]) -> list[Pair]:
-    """`a=1&b=x+y&c=%2B` as [(a, 1), (b, x y), (c, +)], in order, repeats kept.
-
-    `+` is a space and `%XX` a byte; the bytes must be UTF-8 (else a violation naming the key).
-    Empty pieces are skipped; a piece without `=` has the value "".
-    """
-    if b"%" not in raw and b"+" not in raw:
-        try:  # the common case: nothing to unquote, one decode for the whole query
-            return [_split(piece) for piece in raw.decode().split("&") if piece]
-        except UnicodeDecodeError:
-            pass  # the slow path below names the parameter that is not UTF-8
-    pairs: list[Pair] = []
-    for piece in raw.split(b"&"):
-        if not piece:
-            continue
-        key, _, value = piece.partition(b"=")
-        try:
-            pairs.append((_unquote(key), _unquote(value)))
-        except UnicodeDecodeError:
-            name = _unquote_lossy(key)
-            violations.append(FieldViolation(name, "not valid UTF-8 after percent-decoding"))
-    return pairs
-
-
-def _split(piece: str) -> Pair:
-    key, _, value = piece.partition("=")
-    return key, value
-
-
-def _unquote(raw: bytes) -> str:
-    if b"%" not in raw and b"+" not in raw:
-        return raw.decode()
-    return unquote_to_bytes(raw.replace(b"+", b" ")).decode()
-
-
-def _unquote_lossy(raw: bytes) -> str:
-    return unquote_to_bytes(raw.replace(b"+", b" ")).decode(errors="replace")
-
-
-@dataclass(frozen=True, slots=True)
-class ParameterKey:
-    """A parameter name: a dotted field path, and for `name[key]` the map key."""
-
-    path: FieldPath
-    map_key: str | None = None
-
-
-@functools.lru_cache(maxsize=4096)  # parameter names repeat from request to request
-def parse_key(text: str) -> ParameterKey:
-    """`a.b.c` -> (a, b, c); `labels[k.1]` -> (labels,) with map key `k.1`; `tags[]` -> ''."""
-    if text.endswith("]") and "[" in text:
-        head, _, rest = text.partition("[")
-        return ParameterKey(tuple(head.split(".")), rest[:-1])
-    return ParameterKey(tuple(text.split(".")))
 
 
 def show(value: str) -> str:

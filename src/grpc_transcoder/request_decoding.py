@@ -7,8 +7,6 @@ unsupported Content-Type.
 
 from __future__ import annotations
 
-import enum
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,20 +14,16 @@ import orjson
 from google.protobuf.message import Message
 
 from grpc_transcoder import field_mask_fill
-from grpc_transcoder.errors import Code, FieldViolation, RequestError, TranscoderError
+from grpc_transcoder.body_targets import BodyKind, BodyTarget, compile_target, is_form
+from grpc_transcoder.errors import Code, FieldViolation, RequestError
 from grpc_transcoder.exchange import HttpRequest
 from grpc_transcoder.field_plans import FieldPath, MessagePlan, PlanCache, Shape
 from grpc_transcoder.field_values import JsonDecoder, decode_json
-from grpc_transcoder.query_binding import Binder, Origin, parse_pairs
+from grpc_transcoder.query_binding import Binder, Origin
+from grpc_transcoder.query_string import parse_pairs, raw_query
 from grpc_transcoder.routing import Match
 from grpc_transcoder.settings import Settings, UnknownFields
 
-logger = logging.getLogger(__name__)
-
-HTTP_BODY = "google.api.HttpBody"
-JSON = "application/json"
-FORM = "application/x-www-form-urlencoded"
-_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii"})
 _LISTED_IN_MESSAGE = 3
 _JSON_KINDS = {
     list: "an array",
@@ -59,25 +53,6 @@ class DecodingOptions:
             ignored_query_parameters=settings.ignored_query_parameters,
             enum_case_insensitive=settings.enum_case_insensitive,
         )
-
-
-class BodyKind(enum.Enum):
-    """What the HTTP rule's `body` maps the request body to."""
-
-    NONE = "none"  # no `body`: only the path and the query set fields
-    MESSAGE = "message"  # a JSON object or form fields: the request ("*") or a message field
-    VALUE = "value"  # JSON for a scalar, repeated or map field
-    RAW = "raw"  # google.api.HttpBody: the bytes and the Content-Type as they are
-
-
-@dataclass(frozen=True, slots=True)
-class BodyTarget:
-    kind: BodyKind
-    field: str  # "" for the whole request, else the top-level field the body maps to
-
-    @property
-    def accepts(self) -> str:
-        return f"{JSON} or {FORM}" if self.kind is BodyKind.MESSAGE else JSON
 
 
 class RequestDecoder:
@@ -110,7 +85,7 @@ class RequestDecoder:
         body = self._body(target, request, binder)
         for path, value in match.bindings:
             binder.bind(".".join(path), path, value, origin=Origin.PATH, map_key=None)
-        pairs = parse_pairs(_query_bytes(request.query), violations)
+        pairs = parse_pairs(raw_query(request.query, request.event), violations)
         binder.bind_pairs(pairs, origin=Origin.QUERY, ignored=self.options.ignored_query_parameters)
         if violations:
             raise _error(violations)
@@ -134,7 +109,7 @@ class RequestDecoder:
         key = (plan.full_name, body)
         target = self._targets.get(key)
         if target is None:
-            target = self._targets[key] = _compile_target(plan, body)
+            target = self._targets[key] = compile_target(plan, body)
         return target
 
     def _body(self, target: BodyTarget, request: HttpRequest, binder: Binder) -> Any:
@@ -145,7 +120,7 @@ class RequestDecoder:
         if target.kind is BodyKind.RAW:
             _set_raw(binder.message, target.field, request)
             return None
-        if _is_form(request, target):
+        if is_form(request, target):
             prefix: FieldPath = (target.field,) if target.field else ()
             pairs = parse_pairs(request.body, binder.violations)
             ignored = self.options.ignored_query_parameters
@@ -171,61 +146,6 @@ class RequestDecoder:
         root = self._plans.plan_of(binder.message)
         binder.body_sets = lambda path: _json_has(value, path, root, self._plans)
         return value.get(target.field) if target.field else value
-
-
-def _compile_target(plan: MessagePlan, body: str) -> BodyTarget:
-    if not body:
-        return BodyTarget(BodyKind.NONE, "")
-    if body == "*":
-        kind = BodyKind.RAW if plan.full_name == HTTP_BODY else BodyKind.MESSAGE
-        return BodyTarget(kind, "")
-    field = plan.field(body)
-    if field is None:
-        # Routing checks body fields at cold start; this guards rules that bypass it.
-        logger.error("the HTTP rule's body %r names no field of %s", body, plan.full_name)
-        raise TranscoderError(
-            f"the HTTP rule's body {body!r} names no field of {plan.full_name}",
-            code=Code.INTERNAL,
-        )
-    kind = BodyKind.MESSAGE if field.shape is Shape.MESSAGE else BodyKind.VALUE
-    if field.shape is Shape.MESSAGE and field.type_name == HTTP_BODY:
-        kind = BodyKind.RAW
-    return BodyTarget(kind, field.name)
-
-
-def _media_type(content_type: str) -> tuple[str, str]:
-    """(media type, charset), both lower case; charset '' when not given."""
-    media, _, params = content_type.partition(";")
-    charset = ""
-    for param in params.split(";"):
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "charset":
-            charset = value.strip().strip('"').lower()
-    return media.strip().lower(), charset
-
-
-def _is_form(request: HttpRequest, target: BodyTarget) -> bool:
-    """True for a form body; False for JSON; raises 415 for anything else.
-
-    No Content-Type means JSON. A form-typed body that starts with '{' or '[' is JSON too:
-    `curl -d '{...}'` labels JSON as a form, and no form field name starts with those.
-    """
-    media, charset = _media_type(request.content_type)
-    if charset and charset not in _CHARSETS:
-        raise _unsupported(f"charset {charset!r}", target, "send UTF-8")
-    if not media or media == JSON or media.endswith("+json"):
-        return False
-    if media == FORM:
-        if request.body.lstrip()[:1] in (b"{", b"["):
-            return False
-        if target.kind is BodyKind.MESSAGE:
-            return True
-    raise _unsupported(f"Content-Type {media!r}", target, f"send {target.accepts}")
-
-
-def _unsupported(what: str, target: BodyTarget, advice: str) -> RequestError:
-    where = "this route" if not target.field else f"the body field {target.field!r}"
-    return RequestError(f"unsupported {what} for {where}; {advice}", status=415)
 
 
 def _check_no_body(body: bytes, violations: list[FieldViolation]) -> None:
@@ -273,14 +193,6 @@ def _json_has(value: Any, path: FieldPath, plan: MessagePlan, plans: PlanCache) 
         if field.shape is Shape.MESSAGE:
             plan = plans.plan(field.message_type)
     return True
-
-
-def _query_bytes(query: str) -> bytes:
-    """The query as bytes: ASGI's bytes arrive decoded as latin-1, which maps back exactly."""
-    try:
-        return query.encode("latin-1")
-    except UnicodeEncodeError:
-        return query.encode()
 
 
 def _error(violations: list[FieldViolation]) -> RequestError:

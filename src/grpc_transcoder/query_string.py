@@ -1,0 +1,99 @@
+"""Query string: the raw query of any event source, and query or form text, as (key, value) pairs.
+
+Input: the query as the app received it plus the raw Lambda event, or form body bytes. Output:
+decoded pairs in order with repeats kept, and parsed parameter names.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from grpc_transcoder.errors import FieldViolation
+
+Pair = tuple[str, str]
+
+
+def raw_query(query: str, event: Mapping[str, Any]) -> bytes:
+    """The query string as the client sent it.
+
+    `query` is ASGI's query bytes decoded as latin-1, which encodes back exactly. An ALB passes
+    the values still percent-encoded, and Mangum unquotes them with replacement characters
+    before re-encoding, so that a value that is not UTF-8 would pass unnoticed: for an ALB
+    event the query is rebuilt from the event itself.
+    """
+    if "elb" in (event.get("requestContext") or {}):
+        return _alb_query(event)
+    try:
+        return query.encode("latin-1")
+    except UnicodeEncodeError:
+        return query.encode()
+
+
+def _alb_query(event: Mapping[str, Any]) -> bytes:
+    multi = event.get("multiValueQueryStringParameters")
+    params = multi if multi is not None else event.get("queryStringParameters") or {}
+    pieces: list[str] = []
+    for key, values in params.items():
+        for value in [values] if isinstance(values, str) else values:
+            pieces.append(f"{key}={value}")
+    return "&".join(pieces).encode()
+
+
+def parse_pairs(raw: bytes, violations: list[FieldViolation]) -> list[Pair]:
+    """`a=1&b=x+y&c=%2B` as [(a, 1), (b, x y), (c, +)], in order, repeats kept.
+
+    `+` is a space and `%XX` a byte; the bytes must be UTF-8 (else a violation naming the key).
+    Empty pieces are skipped; a piece without `=` has the value "".
+    """
+    if b"%" not in raw and b"+" not in raw:
+        try:  # the common case: nothing to unquote, one decode for the whole query
+            return [_split(piece) for piece in raw.decode().split("&") if piece]
+        except UnicodeDecodeError:
+            pass  # the slow path below names the parameter that is not UTF-8
+    pairs: list[Pair] = []
+    for piece in raw.split(b"&"):
+        if not piece:
+            continue
+        key, _, value = piece.partition(b"=")
+        try:
+            pairs.append((_unquote(key), _unquote(value)))
+        except UnicodeDecodeError:
+            name = _unquote_lossy(key)
+            violations.append(FieldViolation(name, "not valid UTF-8 after percent-decoding"))
+    return pairs
+
+
+def _split(piece: str) -> Pair:
+    key, _, value = piece.partition("=")
+    return key, value
+
+
+def _unquote(raw: bytes) -> str:
+    if b"%" not in raw and b"+" not in raw:
+        return raw.decode()
+    return unquote_to_bytes(raw.replace(b"+", b" ")).decode()
+
+
+def _unquote_lossy(raw: bytes) -> str:
+    return unquote_to_bytes(raw.replace(b"+", b" ")).decode(errors="replace")
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterKey:
+    """A parameter name: a dotted field path, and for `name[key]` the map key."""
+
+    path: tuple[str, ...]
+    map_key: str | None = None
+
+
+@functools.lru_cache(maxsize=4096)  # parameter names repeat from request to request
+def parse_key(text: str) -> ParameterKey:
+    """`a.b.c` -> (a, b, c); `labels[k.1]` -> (labels,) with map key `k.1`; `tags[]` -> ''."""
+    if text.endswith("]") and "[" in text:
+        head, _, rest = text.partition("[")
+        return ParameterKey(tuple(head.split(".")), rest[:-1])
+    return ParameterKey(tuple(text.split(".")))
