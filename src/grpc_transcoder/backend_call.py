@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 
@@ -21,7 +21,6 @@ from grpc_transcoder import response_metadata
 from grpc_transcoder.backends import Target
 from grpc_transcoder.channels import ChannelCache, ChannelOptions, Connection
 from grpc_transcoder.deadlines import Deadline
-from grpc_transcoder.descriptors import MethodInfo
 from grpc_transcoder.errors import BackendError
 from grpc_transcoder.status_details import StatusDecoder
 
@@ -41,12 +40,26 @@ GRPC_DEADLINE_TEXT = "Deadline Exceeded"
 _ADDRESS = re.compile(r"\b(?:ipv4|ipv6|unix|unix-abstract|vsock):(?:\[[^\]]*\]|[^\s:,;]+)(?::\d+)?")
 
 
+class CalledMethod(Protocol):
+    """What a call needs of its method: a `descriptors.MethodInfo`, or a pass-through method
+    known only by its name (`raw_calls.RawMethod`)."""
+
+    @property
+    def service(self) -> str: ...
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def grpc_path(self) -> str: ...
+    @property
+    def client_streaming(self) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class CallSpec:
     """Everything one call needs besides its request messages."""
 
     target: Target
-    method: MethodInfo
+    method: CalledMethod
     deadline: Deadline
     metadata: Metadata = ()
     idempotent: bool = False
