@@ -14,7 +14,9 @@ from google.protobuf.message import Message
 from grpc_transcoder import (
     access_log,
     deadlines,
+    grpc_web_reply,
     metrics,
+    passthrough,
     request_decoding,
     response_encoding,
     response_metadata,
@@ -30,6 +32,7 @@ from grpc_transcoder.errors import (
     request_info_detail,
 )
 from grpc_transcoder.exchange import HttpRequest, Reply
+from grpc_transcoder.hook_table import HookRun
 from grpc_transcoder.routing import Match
 from grpc_transcoder.runtime import Runtime, Transcoder
 from grpc_transcoder.settings import ErrorFormat, Settings
@@ -56,18 +59,22 @@ def transcode(runtime: Runtime, request: HttpRequest) -> Reply:
 
 def _answer(runtime: Runtime, request: HttpRequest, log: access_log.RequestLog) -> Reply:
     google_format = False
+    transcoder: Transcoder | None = None
     try:
         transcoder = runtime.current()
         log.loaded(transcoder)
         google_format = transcoder.settings.error_format is ErrorFormat.GOOGLE
         reserved = _reserved(runtime, transcoder, request, log)
-        return reserved if reserved is not None else _transcode(runtime, transcoder, request, log)
+        if reserved is not None:
+            return reserved
+        passed = passthrough.answer(runtime, transcoder, request, log)
+        return passed if passed is not None else _transcode(runtime, transcoder, request, log)
     except NotReadyError as exc:
         log.failed(exc)
         return _not_ready(request, exc, log)
     except TranscoderError as exc:
         log.failed(exc)
-        return error_reply(exc, google_format=google_format)
+        return _error_reply(request, exc, google_format, transcoder)
     except Exception:
         logger.exception("unexpected error (request id %s)", request.request_id)
         internal = TranscoderError(
@@ -76,7 +83,7 @@ def _answer(runtime: Runtime, request: HttpRequest, log: access_log.RequestLog) 
             details=[request_info_detail(request.request_id)],
         )
         log.failed(internal)
-        return error_reply(internal, google_format=google_format)
+        return _error_reply(request, internal, google_format, transcoder)
 
 
 def _reserved(
@@ -109,7 +116,7 @@ def _not_ready(request: HttpRequest, error: NotReadyError, log: access_log.Reque
     if health.is_health_request(request, settings.health_path):
         log.reserved(settings.health_path)
         return health.not_ready_report(request, error.message)
-    return error_reply(error, google_format=settings.error_format is ErrorFormat.GOOGLE)
+    return _error_reply(request, error, settings.error_format is ErrorFormat.GOOGLE, None)
 
 
 def _observe(log: access_log.RequestLog, reply: Reply) -> None:
@@ -125,8 +132,18 @@ def _observe(log: access_log.RequestLog, reply: Reply) -> None:
 
 
 def error_reply(error: TranscoderError, *, google_format: bool) -> Reply:
-    """The only place an error becomes an HTTP response."""
+    """The only place an error becomes an HTTP response (gRPC-Web: see `_error_reply`)."""
     return Reply(error.status, error_body(error, google_format=google_format), error.headers)
+
+
+def _error_reply(
+    request: HttpRequest, error: TranscoderError, google_format: bool, loaded: Transcoder | None
+) -> Reply:
+    """gRPC-Web clients read every error from a trailer frame (HTTP 200); others get JSON."""
+    web = grpc_web_reply.web_format(request)
+    if web is None:
+        return error_reply(error, google_format=google_format)
+    return grpc_web_reply.error_reply(web, error, loaded.registry if loaded else None)
 
 
 def _transcode(
@@ -136,29 +153,39 @@ def _transcode(
     log.matched(match.route)
     method = match.route.method
     decoder = request_decoding.decoder_for(transcoder.settings, transcoder.codec)
+    hooked = transcoder.hooks.start(method.full_name, request)  # a no-op without hooks
     if method.client_streaming:
         requests = stream_decoding.decode(
             match, request, decoder=decoder, registry=transcoder.registry
         )
+        requests = hooked.request_bytes(requests, method.input)
     else:
         message = transcoder.registry.message_class(method.input)()
         decoder.decode(match, request, message)
-        requests = [message.SerializeToString()]
-    spec = _call_spec(transcoder, request, match)
+        requests = [hooked.request(message).SerializeToString()]
+    spec = _call_spec(transcoder, request, match, hooked.metadata)
     log.lap()  # decoded; a server stream's backend time includes its encoding
     caller = BackendCaller(runtime.channels, StatusDecoder(transcoder.registry, transcoder.codec))
     if method.server_streaming:
-        return _stream_reply(transcoder, request, match, caller.stream(spec, requests))
+        return _stream_reply(transcoder, request, match, caller.stream(spec, requests), hooked)
     result = caller.unary(spec, requests)
     log.lap()  # called
     reply = response_encoding.encode_unary(
-        match.route, result.response, registry=transcoder.registry, codec=transcoder.codec
+        match.route,
+        hooked.response_bytes(result.response, method.output),
+        registry=transcoder.registry,
+        codec=transcoder.codec,
     )
     return _with_metadata(reply, result.initial_metadata, result.trailing_metadata, transcoder)
 
 
-def _call_spec(transcoder: Transcoder, request: HttpRequest, match: Match) -> CallSpec:
-    """Where and how to call: the backend, deadline, metadata and retry policy of the route."""
+def _call_spec(
+    transcoder: Transcoder, request: HttpRequest, match: Match, added: Metadata = ()
+) -> CallSpec:
+    """Where and how to call: the backend, deadline, metadata and retry policy of the route.
+
+    `added` is the metadata the request hooks added, sent after the request's own.
+    """
     method, policy = match.route.method, transcoder.calls
     target = transcoder.backends.require(method.service)
     deadline = policy.deadlines.deadline(
@@ -170,7 +197,7 @@ def _call_spec(transcoder: Transcoder, request: HttpRequest, match: Match) -> Ca
         target,
         method,
         deadline,
-        metadata=policy.metadata.request_metadata(request),
+        metadata=policy.metadata.request_metadata(request) + added,
         idempotent=policy.idempotent(match.route),
         options=policy.channels,
     )
@@ -193,14 +220,24 @@ def _with_metadata(
 
 
 def _stream_reply(
-    transcoder: Transcoder, request: HttpRequest, match: Match, stream: ResponseStream
+    transcoder: Transcoder,
+    request: HttpRequest,
+    match: Match,
+    stream: ResponseStream,
+    hooked: HookRun,
 ) -> Reply:
-    """A server stream framed as the Accept header asks; errors after the first message end it."""
+    """A server stream framed as the Accept header asks; errors after the first message end it.
+
+    Each message goes through the response hooks; a hook's error ends the stream like a
+    backend error.
+    """
     google_format = transcoder.settings.error_format is ErrorFormat.GOOGLE
     message_class = transcoder.registry.message_class(match.route.method.output)
     encoder = StreamEncoder(
         stream_encoding.negotiate(request.headers.get("accept", "")),
-        to_json=lambda data: _json_of(transcoder, match, message_class.FromString(data)),
+        to_json=lambda data: _json_of(
+            transcoder, match, hooked.response(message_class.FromString(data))
+        ),
         error_body=lambda error: error_reply(error, google_format=google_format).body,
         max_bytes=transcoder.calls.max_response_bytes,
     )

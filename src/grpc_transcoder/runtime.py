@@ -11,7 +11,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from grpc_transcoder import descriptor_source, descriptors, routing
 from grpc_transcoder.backends import BackendMap
@@ -20,6 +20,7 @@ from grpc_transcoder.channels import ChannelCache
 from grpc_transcoder.descriptor_source import Blob, Snapshot
 from grpc_transcoder.descriptors import Registry
 from grpc_transcoder.errors import ConfigurationError, DescriptorError, NotReadyError
+from grpc_transcoder.hook_table import HookTable
 from grpc_transcoder.json_codec import JsonCodec, JsonOptions
 from grpc_transcoder.routing import RouteTable
 from grpc_transcoder.settings import Settings, UnknownFields
@@ -46,6 +47,7 @@ class Transcoder:
     backends: BackendMap
     calls: CallPolicy  # channel options, metadata, deadlines, retries: see call_policy
     warnings: tuple[str, ...] = ()
+    hooks: HookTable = field(default_factory=HookTable)  # of TRANSCODER_HOOKS, imported once
 
 
 def build(settings: Settings) -> Transcoder:
@@ -77,7 +79,9 @@ def build_from(
     codec = JsonCodec(registry.pool, json_options(settings))
     table = RouteTable(routes, base_path=settings.base_path)
     calls = CallPolicy.from_settings(settings)
-    return Transcoder(settings, registry, table, codec, backends, calls, tuple(warnings))
+    hooks = HookTable.load(settings.hooks)
+    warnings.extend(hooks.unmatched([method.full_name for method in registry.methods.values()]))
+    return Transcoder(settings, registry, table, codec, backends, calls, tuple(warnings), hooks)
 
 
 def json_options(settings: Settings) -> JsonOptions:

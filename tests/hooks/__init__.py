@@ -1,0 +1,1 @@
+"""Hooks modules loaded by name (TRANSCODER_HOOKS) in the tests."""
