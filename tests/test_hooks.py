@@ -225,6 +225,7 @@ def test_no_module_means_no_hooks() -> None:
             "tests.hooks.fails_to_import", "No module named 'a_dependency", id="import-fails"
         ),
         pytest.param("tests.hooks.no_hooks_object", "has no `hooks = Hooks()`", id="malformed"),
+        pytest.param("tests.hooks.bad_pattern", "ValueError: invalid hook pattern", id="pattern"),
     ],
 )
 def test_a_bad_hooks_module_is_a_configuration_error(module: str, expected: str) -> None:

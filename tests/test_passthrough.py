@@ -130,6 +130,7 @@ def test_a_backend_error_answers_the_json_error_body_with_the_mapped_status(
     response = post(make(), context, f"{LIBRARY}/GetShelf", body)
     assert response["statusCode"] == 404
     assert response_header(response, "content-type") == "application/json"
+    assert response["isBase64Encoded"] is False  # JSON stays text
     assert response_json(response) == {
         "code": 5,
         "message": "shelf 'shelves/none' not found",
