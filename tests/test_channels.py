@@ -127,6 +127,7 @@ def test_options_from_settings_read_the_tls_files(tmp_path: Path) -> None:
     )
     assert options.server_name == "api.internal"
     assert options.idle_seconds == 12.0
+    assert options.max_response_bytes == 6_000_000
     assert options.max_receive_bytes == 12_000_000
     assert ChannelOptions.from_settings(settings.load({})) == ChannelOptions()
 

@@ -338,3 +338,19 @@ def test_create_shelf_answers_201(library_handler: Handler, context: LambdaConte
     response = library_handler(event, context)
     assert response["statusCode"] == 201
     assert response_json(response)["theme"] == "Maps"
+
+
+def test_binary_response_headers_are_base64(
+    library_handler: Handler, context: LambdaContext
+) -> None:
+    response = _echo(library_handler, context, '{"responseHeaders": {"trace-bin": "abc"}}')
+    assert response["statusCode"] == 200
+    assert response_header(response, "grpc-metadata-trace-bin") == "YWJj"
+
+
+def test_backend_refusing_metadata_is_its_own_error(
+    library_handler: Handler, context: LambdaContext
+) -> None:
+    response = _echo(library_handler, context, '{"responseHeaders": {"Upper": "x"}}')
+    assert response["statusCode"] == 400
+    assert "not valid gRPC metadata" in response_json(response)["message"]

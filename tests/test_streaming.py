@@ -415,3 +415,14 @@ def test_response_body_selects_a_field_of_each_message(
     with_body = replace(route, response_body="payload")
     assert response_value(value, with_body, use_proto_names=use_proto_names) == selected
     assert response_value(value, route, use_proto_names=use_proto_names) == value
+
+
+def test_a_message_over_the_channel_limit_is_a_502(
+    make_library_handler: Callable[..., Handler], context: LambdaContext
+) -> None:
+    handler = make_library_handler(max_response_bytes=1000)  # the channel still takes 4 MiB
+    response = _stream(handler, context, count="1", payloadSize=str(4_500_000))
+    assert response["statusCode"] == 502
+    body = response_json(response)
+    assert body["code"] == Code.RESOURCE_EXHAUSTED
+    assert body["message"].startswith("a message of library.v1.DebugService/Stream exceeds")

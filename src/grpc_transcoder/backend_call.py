@@ -21,8 +21,9 @@ from grpc_transcoder import response_metadata
 from grpc_transcoder.backends import Target
 from grpc_transcoder.channels import ChannelCache, ChannelOptions, Connection
 from grpc_transcoder.deadlines import Deadline
-from grpc_transcoder.errors import BackendError
+from grpc_transcoder.errors import BackendError, TranscoderError
 from grpc_transcoder.status_details import StatusDecoder
+from grpc_transcoder.stream_encoding import response_too_large
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ MIN_ATTEMPT_SECONDS = 0.01
 # After these the connection may be dead (reset, black-holed): the next call opens a new one.
 CONNECTION_FAILURES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 GRPC_DEADLINE_TEXT = "Deadline Exceeded"
+TOO_LARGE = "Received message larger than max"
 # Resolved addresses in gRPC's own messages ("ipv4:10.0.3.7:50051") stay in the logs.
 _ADDRESS = re.compile(r"\b(?:ipv4|ipv6|unix|unix-abstract|vsock):(?:\[[^\]]*\]|[^\s:,;]+)(?::\d+)?")
 
@@ -130,9 +132,14 @@ class BackendCaller:
         time.sleep(delay)
         return True
 
-    def error(self, spec: CallSpec, exc: grpc.RpcError) -> BackendError:
+    def error(self, spec: CallSpec, exc: grpc.RpcError) -> TranscoderError:
         """The BackendError of a failed call, with its rendered details and metadata."""
         code = _code(exc)
+        if code is grpc.StatusCode.RESOURCE_EXHAUSTED and TOO_LARGE in _details(exc):
+            # gRPC refused a message over the channel's limit (twice the response limit).
+            logger.warning("%s: %s", spec.method.full_name, _details(exc))
+            limit = spec.options.max_response_bytes
+            return response_too_large(limit, what=f"a message of {spec.method.full_name}")
         initial, trailing = _metadata(exc, "initial_metadata"), _metadata(exc, "trailing_metadata")
         rich = self._statuses.decode(trailing)
         message = _message(spec, code, _details(exc) or (rich.message if rich else ""))

@@ -45,7 +45,7 @@ class ChannelOptions:
     idle_seconds: float = 30.0
     keepalive_time_ms: int = 10_000
     keepalive_timeout_ms: int = 3_000
-    max_receive_bytes: int = 2 * MIN_RECEIVE_BYTES
+    max_response_bytes: int = MIN_RECEIVE_BYTES
     root_certificates: bytes | None = None
     private_key: bytes | None = None
     certificate_chain: bytes | None = None
@@ -63,12 +63,17 @@ class ChannelOptions:
             idle_seconds=settings.channel_idle_seconds,
             keepalive_time_ms=settings.keepalive_time_ms,
             keepalive_timeout_ms=settings.keepalive_timeout_ms,
-            max_receive_bytes=max(MIN_RECEIVE_BYTES, 2 * settings.max_response_bytes),
+            max_response_bytes=settings.max_response_bytes,
             root_certificates=_read("TRANSCODER_TLS_CA_FILE", settings.tls_ca_file),
             private_key=_read("TRANSCODER_TLS_KEY_FILE", settings.tls_key_file),
             certificate_chain=_read("TRANSCODER_TLS_CERT_FILE", settings.tls_cert_file),
             server_name=settings.tls_server_name,
         )
+
+    @property
+    def max_receive_bytes(self) -> int:
+        """The largest message the channel accepts (gRPC answers RESOURCE_EXHAUSTED above)."""
+        return max(MIN_RECEIVE_BYTES, 2 * self.max_response_bytes)
 
     def grpc_options(self, target: Target) -> list[tuple[str, Any]]:
         options: list[tuple[str, Any]] = [

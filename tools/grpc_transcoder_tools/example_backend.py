@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -394,11 +395,29 @@ class LibraryBackend:
                 entries.append(self.new("MetadataEntry", key=key, binary_value=value))
             else:
                 entries.append(self.new("MetadataEntry", key=key, value=value))
-        if request.response_headers:
-            context.send_initial_metadata(tuple(request.response_headers.items()))
-        if request.response_trailers:
-            context.set_trailing_metadata(tuple(request.response_trailers.items()))
+        headers = self._metadata(request.response_headers, context)
+        trailers = self._metadata(request.response_trailers, context)
+        if headers:
+            context.send_initial_metadata(headers)
+        if trailers:
+            context.set_trailing_metadata(trailers)
         return self.new("EchoMetadataResponse", received=entries, peer=context.peer())
+
+    def _metadata(
+        self, pairs: Any, context: grpc.ServicerContext
+    ) -> tuple[tuple[str, str | bytes], ...]:
+        """Requested metadata as gRPC takes it; INVALID_ARGUMENT for what gRPC would refuse."""
+        result: list[tuple[str, str | bytes]] = []
+        for key, value in pairs.items():
+            if not _METADATA_KEY.fullmatch(key) or not _METADATA_VALUE.fullmatch(value):
+                self.abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"{key!r}: {value!r} is not valid gRPC metadata (keys: a-z 0-9 - _ .;"
+                    " values: printable ASCII)",
+                )
+            result.append((key, value.encode() if key.endswith("-bin") else value))
+        return tuple(result)
 
     def Stream(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         for index in range(request.count):
@@ -415,6 +434,10 @@ class LibraryBackend:
 
     def Ping(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self.new("PingResponse", text=request.text or "pong")
+
+
+_METADATA_KEY = re.compile(r"[0-9a-z_.\-]+")
+_METADATA_VALUE = re.compile(r"[\x20-\x7e]*")
 
 
 @dataclass(frozen=True)
