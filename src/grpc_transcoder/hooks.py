@@ -21,6 +21,7 @@ import enum
 import importlib
 import logging
 import re
+import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -50,7 +51,7 @@ _TEXT_VALUE = re.compile(r"[\x20-\x7e]*")
 
 
 class HookError(TranscoderError):
-    """Raise it in a hook to answer the call with `code` and `message` instead of calling.
+    """Raise it in a hook to answer with `code` and `message` (a request hook: without calling).
 
     `violations` maps field paths to what is wrong with each; they travel as a
     google.rpc.BadRequest detail. The HTTP status follows the code (INVALID_ARGUMENT: 400,
@@ -99,8 +100,8 @@ class HookCall:
             method,
             request.method,
             request.path,
-            request.headers,
-            authorizer if isinstance(authorizer, Mapping) else {},
+            types.MappingProxyType(dict(request.headers)),  # a hook cannot change the request's
+            types.MappingProxyType(dict(authorizer) if isinstance(authorizer, Mapping) else {}),
             request.request_id,
         )
 

@@ -67,8 +67,8 @@ def answer(
     """Forward a pass-through request and answer it; None when `request` is not one.
 
     Failures raise TranscoderError (the pipeline's error path frames them, as gRPC-Web
-    trailers for gRPC-Web requests), except those after the first message of a stream,
-    which end the stream's trailer frame.
+    trailers for gRPC-Web requests), except those after the first message of a gRPC-Web
+    stream, which end the stream in its trailer frame.
     """
     target = addressed(request, transcoder.routes.base_path)
     if target is None:
