@@ -133,7 +133,8 @@ class BackendCaller:
         return True
 
     def error(self, spec: CallSpec, exc: grpc.RpcError) -> TranscoderError:
-        """The BackendError of a failed call, with its rendered details and metadata."""
+        """The error of a failed call: a BackendError with the rendered status details and the
+        response metadata as headers, or the response-size error when gRPC refused a message."""
         code = _code(exc)
         if code is grpc.StatusCode.RESOURCE_EXHAUSTED and TOO_LARGE in _details(exc):
             # gRPC refused a message over the channel's limit (twice the response limit).

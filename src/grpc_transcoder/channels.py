@@ -196,7 +196,7 @@ class ChannelCache:
         with self._lock:
             if self._connections.get(connection.target) is connection:
                 del self._connections[connection.target]
-        logger.warning("dropped channel to %s: %s", connection.target, reason)
+        logger.info("dropped channel to %s after %s", connection.target, reason)
         connection.channel.close()
 
     def close_all(self) -> None:
