@@ -30,6 +30,7 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_REGION", "us-east-1")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.pop("AWS_PROFILE", None)
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # keep grpc-core INFO lines out of test output
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 

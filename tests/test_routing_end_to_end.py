@@ -16,7 +16,7 @@ from grpc_transcoder_tools.local_server import LambdaContext
 
 from grpc_transcoder.app import raw_path
 from tests.conftest import Handler
-from tests.event_builder import Source, build, response_header, response_json
+from tests.event_builder import Source, build, response_body, response_header, response_json
 
 SOURCES = (Source.REST_API, Source.HTTP_API, Source.FUNCTION_URL)
 _ids = itertools.count()
@@ -317,8 +317,11 @@ def test_another_method_is_405_with_allow(handler: Handler, source: Source) -> N
 
 @pytest.mark.parametrize("source", SOURCES, ids=[s.value for s in SOURCES])
 def test_head_follows_get(handler: Handler, source: Source) -> None:
+    get = handler(build(source, "GET", "/v1/shelves/fiction"), LambdaContext(10_000))
     response = handler(build(source, "HEAD", "/v1/shelves/fiction"), LambdaContext(10_000))
     assert response["statusCode"] == 200
+    assert response_body(response) == b""
+    assert response_header(response, "content-length") == str(len(response_body(get)))
 
 
 @pytest.mark.parametrize(

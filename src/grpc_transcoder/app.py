@@ -37,14 +37,18 @@ class TranscodeEndpoint:
         # time, and a blocking grpc call here is measured faster than a thread-pool hop or
         # grpc.aio on Mangum's loop.
         reply = pipeline.transcode(self._runtime, http_request(scope, body))
-        await _response(reply)(scope, receive, send)
+        await _response(reply, head=scope["method"] == "HEAD")(scope, receive, send)
 
 
-def _response(reply: Reply) -> Response:
+def _response(reply: Reply, *, head: bool = False) -> Response:
+    """The Starlette response; a HEAD answer keeps the GET's headers and drops its body."""
+    headers = dict(reply.headers)
+    if head:
+        headers["content-length"] = str(len(reply.body))
     return Response(
-        reply.body,
+        b"" if head else reply.body,
         status_code=reply.status,
-        headers=dict(reply.headers),
+        headers=headers,
         media_type=reply.content_type,
     )
 

@@ -1,0 +1,81 @@
+"""One cold start in a fresh process: `python -m benchmarks.cold_child MODE < input.json`.
+
+`handler`: import the Lambda handler module (settings, descriptors from S3, routes: the cold
+start) and serve the first event. `mixed`: the same, then serve every event of the input once
+more per repetition. `imports`: import only the listed third-party modules, in order. Prints one
+JSON line: elapsed milliseconds up to the first response (or the imports), peak RSS in KiB, and
+(handler modes) the third-party modules that were loaded.
+"""
+
+from __future__ import annotations
+
+import time
+
+START = time.perf_counter()
+
+import json  # noqa: E402 - the clock starts at the first line
+import resource  # noqa: E402
+import sys  # noqa: E402
+from typing import Any  # noqa: E402
+
+
+class _Context:
+    aws_request_id = "cold-start-benchmark"
+    function_name = "grpc-transcoder"
+    memory_limit_in_mb = 128
+
+    def __init__(self) -> None:
+        self._deadline = time.monotonic() + 30
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._deadline - time.monotonic()) * 1000)
+
+
+def _third_party() -> list[str]:
+    return [
+        name
+        for name, module in list(sys.modules.items())
+        if "site-packages" in (getattr(module, "__file__", None) or "")
+    ]
+
+
+def _serve(payload: dict[str, Any]) -> dict[str, Any]:
+    from grpc_transcoder.lambda_handler import handler
+
+    events = payload["events"]
+    first = handler(events[0], _Context())
+    elapsed = (time.perf_counter() - START) * 1000
+    cold_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    statuses = [first["statusCode"]]
+    for _ in range(payload.get("repeat", 0)):
+        statuses.extend(handler(event, _Context())["statusCode"] for event in events)
+    return {
+        "elapsed_ms": elapsed,
+        "cold_rss_kb": cold_rss,
+        "first_status": first["statusCode"],
+        "statuses": sorted(set(statuses)),
+        "requests": len(statuses),
+        "modules": _third_party(),
+    }
+
+
+def _imports(payload: dict[str, Any]) -> dict[str, Any]:
+    import importlib
+
+    for name in payload["modules"]:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001, S112 - a module that cannot load on its own is skipped
+            continue
+    return {"elapsed_ms": (time.perf_counter() - START) * 1000}
+
+
+def main() -> None:
+    payload = json.loads(sys.stdin.read())
+    result = _imports(payload) if sys.argv[1] == "imports" else _serve(payload)
+    result["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Cold start and memory: fresh processes importing the handler and serving requests.
+
+Each cold start runs `benchmarks.cold_child` in a new interpreter with descriptors read from a
+local S3 endpoint, next to a fresh process that only imports the same third-party modules the
+handler process ended up loading. Bytecode caches are warmed first (the Lambda package ships
+precompiled bytecode). Memory is the peak RSS after the cold start and after mixed requests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from benchmarks.processes import LIBRARY_SET, ROOT, example_backend, s3_endpoint, upload
+from benchmarks.warm import KINDS_BODY
+
+
+@dataclass(frozen=True)
+class ColdResult:
+    name: str
+    handler_ms: float
+    imports_ms: float
+    cold_rss_mb: float
+    mixed_rss_mb: float
+    mixed_requests: int
+
+    @property
+    def ratio(self) -> float:
+        return self.handler_ms / self.imports_ms
+
+
+def _events() -> list[dict[str, Any]]:
+    from tests.event_builder import Source, build
+
+    return [
+        build(Source.HTTP_API, "GET", "/v1/shelves/fiction"),
+        build(Source.HTTP_API, "GET", "/v1/shelves/fiction/books/dune"),
+        build(
+            Source.HTTP_API, "POST", "/v1/debug/kinds:echo", body=orjson.dumps(KINDS_BODY).decode()
+        ),
+        build(Source.HTTP_API, "GET", "/v1/shelves/science/books", query=[("pageSize", "5")]),
+        build(Source.HTTP_API, "GET", "/v1/authors/nobody"),
+        build(Source.HTTP_API, "GET", "/v1/debug:stream", query=[("count", "10")]),
+        build(Source.HTTP_API, "POST", "/library.v1.LibraryService/GetLibraryInfo", body="{}"),
+        build(Source.HTTP_API, "GET", "/no/such/route"),
+        build(Source.HTTP_API, "POST", "/v1/shelves", body="{not json"),
+        build(Source.HTTP_API, "GET", "/v1/books:search", query=[("query", "dune")]),
+    ]
+
+
+def _child(mode: str, payload: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.cold_child", mode],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+        timeout=300,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"cold start child ({mode}) failed:\n{done.stderr[-3000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def measure(name: str, descriptors: str, *, backend: str, runs: int, mixed: int) -> ColdResult:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(
+        TRANSCODER_DESCRIPTORS=descriptors,
+        TRANSCODER_BACKENDS=backend,
+        TRANSCODER_LOG_LEVEL="WARNING",
+    )
+    events = _events()
+    first = _child("handler", {"events": events[:1]}, env)  # also writes the bytecode caches
+    if first["first_status"] != 200:
+        raise RuntimeError(f"the first request answered {first['first_status']}")
+    modules = {"modules": first["modules"]}
+    _child("imports", modules, env)
+    handler_ms, imports_ms, cold_rss = [], [], []
+    for _ in range(runs):
+        result = _child("handler", {"events": events[:1]}, env)
+        handler_ms.append(result["elapsed_ms"])
+        cold_rss.append(result["cold_rss_kb"])
+        imports_ms.append(_child("imports", modules, env)["elapsed_ms"])
+    repeat = max(1, mixed // len(events))
+    busy = _child("handler", {"events": events, "repeat": repeat}, env)
+    return ColdResult(
+        name,
+        statistics.median(handler_ms),
+        statistics.median(imports_ms),
+        statistics.median(cold_rss) / 1024,
+        busy["peak_rss_kb"] / 1024,
+        busy["requests"],
+    )
+
+
+def run(
+    *, runs: int = 5, mixed: int = 1000, synthetic: tuple[int, int] = (2000, 5000)
+) -> list[ColdResult]:
+    results = []
+    with example_backend() as backend, s3_endpoint() as url:
+        library = upload(url, "bench-descriptors", "library.binpb", LIBRARY_SET.read_bytes())
+        results.append(measure("example set", library, backend=backend, runs=runs, mixed=mixed))
+        big = upload(url, "bench-descriptors", "synthetic.binpb", _synthetic(*synthetic))
+        name = f"example + {synthetic[0]:,} methods / {synthetic[1]:,} types"
+        results.append(measure(name, f"{library},{big}", backend=backend, runs=runs, mixed=mixed))
+    return results
+
+
+def _synthetic(methods: int, types: int) -> bytes:
+    from grpc_transcoder_tools import synthetic_set
+
+    return synthetic_set.generate(methods=methods, message_types=types)

@@ -1,0 +1,134 @@
+"""Each benchmark section as a Markdown table, with the targets it is judged by."""
+
+from __future__ import annotations
+
+from benchmarks import cold_start
+from benchmarks import warm as warm_bench
+
+WARM_TARGETS = (1.5, 1.8, None)  # GET, 20-field POST, stream (no target)
+COLD_TARGETS = (1.3, 1.6)
+RSS_TARGET_MB = 100.0
+
+
+def _verdict(value: float, target: float | None) -> str:
+    if target is None:
+        return ""
+    return f" (target ≤ {target}: {'met' if value <= target else 'MISSED'})"
+
+
+def warm(quick: bool) -> str:
+    results = warm_run(quick)
+    rows = [
+        "### Warm overhead: handler vs direct grpcio call (µs)",
+        "",
+        "| request | direct p50 | direct p99 | handler p50 | handler p99 | ratio p50 | ratio p99 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for result, target in zip(results, WARM_TARGETS, strict=True):
+        rows.append(
+            f"| {result.name} | {result.direct.p50_us:.0f} | {result.direct.p99_us:.0f} "
+            f"| {result.handler.p50_us:.0f} | {result.handler.p99_us:.0f} "
+            f"| {result.ratio_p50:.2f}{_verdict(result.ratio_p50, target)} | {result.ratio_p99:.2f} |"
+        )
+    return "\n".join(rows)
+
+
+def warm_run(quick: bool) -> list[warm_bench.WarmResult]:
+    if quick:
+        return warm_bench.run(iterations=20, rounds=1, warmup=5)
+    return warm_bench.run(iterations=2000, rounds=7, warmup=500)
+
+
+def cold(quick: bool) -> str:
+    results = (
+        cold_start.run(runs=1, mixed=20, synthetic=(50, 100))
+        if quick
+        else cold_start.run(runs=7, mixed=1000)
+    )
+    rows = [
+        "### Cold start (ms, median of fresh processes) and memory (peak RSS, MB)",
+        "",
+        "| descriptor set | first response | bare imports | ratio | RSS after cold start | RSS after mixed requests |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for result, target in zip(results, COLD_TARGETS, strict=True):
+        rows.append(
+            f"| {result.name} | {result.handler_ms:.0f} | {result.imports_ms:.0f} "
+            f"| {result.ratio:.2f}{_verdict(result.ratio, target)} | {result.cold_rss_mb:.1f} "
+            f"| {result.mixed_rss_mb:.1f} ({result.mixed_requests} requests){_verdict(result.mixed_rss_mb, RSS_TARGET_MB)} |"
+        )
+    return "\n".join(rows)
+
+
+CODEC_TARGET = 4.0
+
+
+def codec(quick: bool) -> str:
+    from benchmarks import codec as codec_bench
+
+    results = codec_bench.run(20 if quick else 2000)
+    rows = [
+        "### Codec: the project's JSON codec vs protobuf json_format (µs per message, best of 5)",
+        "",
+        "| message | operation | codec | json_format | speedup |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
+    for name, operations in results.items():
+        for operation, row in operations.items():
+            target = CODEC_TARGET if operation in ("encode", "decode") else None
+            rows.append(
+                f"| {name} | {operation} | {row['codec_us']:.1f} | {row['json_format_us']:.1f} "
+                f"| {row['speedup']:.1f}x{_verdict_at_least(row['speedup'], target)} |"
+            )
+    return "\n".join(rows)
+
+
+def _verdict_at_least(value: float, target: float | None) -> str:
+    if target is None:
+        return ""
+    return f" (target ≥ {target:.0f}x: {'met' if value >= target else 'MISSED'})"
+
+
+def routing(quick: bool) -> str:
+    from benchmarks import routing_lookup
+
+    results = routing_lookup.run(lookups=2_000 if quick else 200_000, rounds=1 if quick else 7)
+    rows = [
+        "### Routing: lookup time by table size (µs per match, median of rounds)",
+        "",
+        "| routes in the table | per lookup |",
+        "| ---: | ---: |",
+    ]
+    rows += [f"| {r.routes:,} | {r.per_lookup_us:.2f} |" for r in results]
+    return "\n".join(rows)
+
+
+def package(quick: bool) -> str:
+    import tempfile
+    from pathlib import Path
+
+    from grpc_transcoder_tools import package_build
+    from grpc_transcoder_tools.package_target import Architecture, Target
+
+    rows = [
+        "### Package: the Lambda package as `sam build` makes it",
+        "",
+        "| target | files | unzipped | zipped |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    targets = (
+        [Target(Architecture.ARM64, "3.13")]
+        if quick
+        else [Target(Architecture.ARM64, "3.13"), Target(Architecture.X86_64, "3.13")]
+    )
+    for target in targets:
+        with tempfile.TemporaryDirectory() as scratch:
+            report = package_build.build(
+                Path(scratch) / "package", target=target, bytecode=not quick
+            )
+        mib = package_build.MIB
+        rows.append(
+            f"| {target.architecture.value}, Python {target.python_version}{'' if not quick else ' (no bytecode)'} "
+            f"| {report.files:,} | {report.unzipped_bytes / mib:.1f} MiB | {report.zipped_bytes / mib:.1f} MiB |"
+        )
+    return "\n".join(rows)
