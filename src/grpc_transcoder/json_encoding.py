@@ -1,0 +1,206 @@
+"""JSON encoding: messages printed as proto3 JSON values through per-type field tables.
+
+Input: a message. Output: its JSON value (dicts, lists, strings, numbers), equal to what
+json_format.MessageToDict returns with the same options. Each message type is compiled once, on
+first use, into a table from field to (key, converter); encoding walks `ListFields()` (the
+populated fields, as json_format does) and then adds the zero values of unpopulated fields
+without presence unless they are omitted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf import descriptor_pool, json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import DecodeError, Message
+
+from grpc_transcoder import json_scalars, json_wellknown
+from grpc_transcoder.json_problems import show
+from grpc_transcoder.json_scalars import Convert
+from grpc_transcoder.json_wellknown import Encode, TypeUrls
+
+Table = dict[FieldDescriptor, tuple[str, Convert | None]]  # field -> (JSON key, converter)
+# What printing raises where json_format fails too (UnknownTypeError is a LookupError).
+ENCODE_FAILURES = (ValueError, TypeError, LookupError, OverflowError, DecodeError)
+_LIST: Any = object()  # the zero of a repeated field: a fresh [] each time
+_MAP: Any = object()  # the zero of a map field: a fresh {} each time
+
+
+@dataclass(frozen=True, slots=True)
+class Style:
+    """The printing options (JsonOptions without the parsing one)."""
+
+    proto_names: bool
+    omit_unpopulated: bool
+    enums_as_ints: bool
+
+
+class Encoders:
+    """Compiles and caches one encoder per message type for one pool and option set."""
+
+    def __init__(
+        self, pool: descriptor_pool.DescriptorPool, style: Style, *, types: TypeUrls
+    ) -> None:
+        self.pool = pool
+        self.style = style
+        self.types = types
+        self._encoders: dict[Descriptor, Encode] = {}
+        self._pending: dict[Descriptor, list[Encode]] = {}
+
+    def for_type(self, descriptor: Descriptor) -> Encode:
+        """The encoder of a message type; compiled on first use, with its field types."""
+        found = self._encoders.get(descriptor)
+        if found is not None:
+            return found
+        if descriptor in self._pending:
+            return _late_bound(self._pending[descriptor])
+        self._pending[descriptor] = cell = []
+        encoder = json_wellknown.encoder(self, descriptor) or self._regular(descriptor)
+        cell.append(encoder)
+        self._encoders[descriptor] = encoder
+        del self._pending[descriptor]
+        return encoder
+
+    def json_format(self, message: Message) -> Any:
+        """json_format's own result, for what the plans do not cover (proto2 extensions)."""
+        return json_format.MessageToDict(
+            message,
+            always_print_fields_with_no_presence=not self.style.omit_unpopulated,
+            preserving_proto_field_name=self.style.proto_names,
+            use_integers_for_enums=self.style.enums_as_ints,
+            descriptor_pool=self.pool,
+        )
+
+    def _regular(self, descriptor: Descriptor) -> Encode:
+        if descriptor.is_extendable:  # set extensions print as "[full.name]" keys
+            return self.json_format
+        table: Table = {}
+        zeros: dict[str, Any] = {}
+        for field in descriptor.fields:
+            key = field.name if self.style.proto_names else field.json_name
+            convert, zero = self._field(field)
+            table[field] = (key, convert)
+            if not field.has_presence and not self.style.omit_unpopulated:
+                zeros[key] = zero
+        return _encoder(table, zeros)
+
+    def _field(self, field: FieldDescriptor) -> tuple[Convert | None, Any]:
+        """The converter of a field's value (container) and the JSON of its zero value."""
+        entry = field.message_type
+        if entry is not None and entry.GetOptions().map_entry:
+            return self._map_printer(entry), _MAP
+        convert = self._value(field)
+        if field.is_repeated:
+            return (list if convert is None else _each(convert)), _LIST
+        if field.has_presence:
+            return convert, None
+        zero = field.default_value
+        return convert, zero if convert is None else convert(zero)
+
+    def _value(self, field: FieldDescriptor) -> Convert | None:
+        if field.message_type is not None:
+            return self.for_type(field.message_type)
+        return json_scalars.printer(field, enums_as_ints=self.style.enums_as_ints)
+
+    def _map_printer(self, entry: Descriptor) -> Convert:
+        key_printer = json_scalars.print_map_key(entry.fields_by_name["key"])
+        return _map_printer(key_printer, self._value(entry.fields_by_name["value"]))
+
+
+def _map_printer(print_key: Convert | None, convert: Convert | None) -> Convert:
+    # Map containers have no C-level items(): iterate the keys and index. Loops rather than
+    # comprehensions: a comprehension is a function call of its own in Python 3.11.
+    def print_map(values: Any) -> dict[Any, Any]:
+        printed = {}
+        for key in values:
+            value = values[key]
+            printed[key if print_key is None else print_key(key)] = (
+                value if convert is None else convert(value)
+            )
+        return printed
+
+    return print_map
+
+
+def _late_bound(cell: list[Encode]) -> Encode:
+    """A recursive type's encoder, called before its compilation ends: found at call time."""
+
+    def encode(message: Message) -> Any:
+        return cell[0](message)
+
+    return encode
+
+
+def _each(convert: Convert) -> Convert:
+    return lambda values: list(map(convert, values))
+
+
+def _encoder(table: Table, zeros: dict[str, Any]) -> Encode:
+    """Populated fields from ListFields over a copy of the zero values of the others.
+
+    Starting from the zeros keeps the declaration order of fields without presence; the
+    empty containers among them are replaced by fresh ones at the end. (Every listed field is
+    in the table: only extendable types, which json_format prints, can hold extensions.)
+    """
+    containers = tuple(key for key, zero in zeros.items() if zero is _LIST or zero is _MAP)
+    if not containers:
+
+        def encode_flat(message: Message) -> Any:
+            js = zeros.copy()
+            for field, value in message.ListFields():
+                key, convert = table[field]
+                js[key] = value if convert is None else convert(value)
+            return js
+
+        return encode_flat
+
+    def encode(message: Message) -> Any:
+        js = zeros.copy()
+        for field, value in message.ListFields():
+            key, convert = table[field]
+            js[key] = value if convert is None else convert(value)
+        for key in containers:
+            zero = js[key]
+            if zero is _LIST:
+                js[key] = []
+            elif zero is _MAP:
+                js[key] = {}
+        return js
+
+    return encode
+
+
+def locate_failure(encoders: Encoders, message: Message, exc: Exception) -> tuple[str, Exception]:
+    """Where printing `message` fails: the path of the innermost failing value and its error.
+
+    Runs only after a failure, re-encoding field by field (proto names, `[i]`, `["k"]`).
+    """
+    path, cause = "", exc
+    step = _failing_field(encoders, message)
+    while step is not None:
+        segment, message, cause = step
+        path += segment
+        step = _failing_field(encoders, message)
+    return path.lstrip("."), cause
+
+
+def _failing_field(encoders: Encoders, message: Message) -> tuple[str, Message, Exception] | None:
+    for field, value in message.ListFields():
+        entry = field.message_type
+        if entry is None:
+            continue
+        if entry.GetOptions().map_entry:
+            inner = entry.fields_by_name["value"].message_type
+            children = [(f"[{show(key)}]", value[key]) for key in value] if inner else []
+        elif field.is_repeated:
+            children = [(f"[{index}]", item) for index, item in enumerate(value)]
+        else:
+            children = [("", value)]
+        for segment, child in children:
+            try:
+                encoders.for_type(child.DESCRIPTOR)(child)
+            except ENCODE_FAILURES as exc:
+                return f".{field.name}{segment}", child, exc
+    return None

@@ -1,0 +1,156 @@
+"""Well-known types to JSON: Any, Struct/Value/ListValue, wrappers, Timestamp, Duration, FieldMask.
+
+Input: a well-known message descriptor (at compile time), then messages. Output: their special
+JSON forms, exactly as json_format prints them. Also the names and the `Any` type-URL resolver
+shared with `json_wellknown_decoding`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from google.protobuf import descriptor_pool, message_factory
+from google.protobuf.descriptor import Descriptor
+from google.protobuf.message import Message
+
+from grpc_transcoder import json_scalars, json_wellknown_text
+
+MessageDecode = Callable[[Message, Any, int], None]  # (message, JSON value, depth)
+Encode = Callable[[Message], Any]  # message -> JSON value
+
+ANY = "google.protobuf.Any"
+STRUCT = "google.protobuf.Struct"
+VALUE = "google.protobuf.Value"
+LIST_VALUE = "google.protobuf.ListValue"
+NULL_VALUE = "google.protobuf.NullValue"
+TIMESTAMP = "google.protobuf.Timestamp"
+DURATION = "google.protobuf.Duration"
+FIELD_MASK = "google.protobuf.FieldMask"
+WRAPPERS_FILE = "google/protobuf/wrappers.proto"
+# The types json_format nests under "value" inside an Any (wrappers too); others are inlined.
+VALUE_IN_ANY = frozenset({ANY, STRUCT, VALUE, LIST_VALUE, TIMESTAMP, DURATION, FIELD_MASK})
+
+
+class TypeUrls:
+    """Resolves Any type URLs in one pool: the last path segment names the message type."""
+
+    def __init__(self, pool: descriptor_pool.DescriptorPool) -> None:
+        self._pool = pool
+        self._found: dict[str, Descriptor] = {}  # hits only: misses come from callers
+
+    def find(self, type_url: str) -> Descriptor | None:
+        found = self._found.get(type_url)
+        if found is None:
+            try:
+                found = self._pool.FindMessageTypeByName(type_url.rpartition("/")[2])
+            except KeyError:
+                return None
+            self._found[type_url] = found
+        return found
+
+
+class Source(Protocol):
+    """What well-known converters need from the codec: other types' converters, type URLs."""
+
+    @property
+    def types(self) -> TypeUrls: ...
+
+    def for_type(self, descriptor: Descriptor) -> Any:
+        """The encoder or decoder of a message type."""
+
+
+def is_wrapper(descriptor: Descriptor) -> bool:
+    return bool(descriptor.file.name == WRAPPERS_FILE)
+
+
+class UnknownTypeError(LookupError):
+    """An Any names a type that is not in the descriptor pool."""
+
+    def __init__(self, type_url: str) -> None:
+        super().__init__(f"the Any type {type_url!r} is not in the loaded descriptors")
+        self.type_url = type_url
+
+
+def encoder(source: Source, descriptor: Descriptor) -> Encode | None:
+    """The encoder of a well-known type; None for other types.
+
+    Encoders raise ValueError for values JSON cannot carry (a NaN Value, a Timestamp outside
+    years 1-9999) and UnknownTypeError for an Any whose type is not in the pool.
+    """
+    if is_wrapper(descriptor):
+        convert = json_scalars.printer(descriptor.fields_by_name["value"], enums_as_ints=False)
+        if convert is None:
+            return _value_of
+        return lambda message: convert(message.value)  # type: ignore[attr-defined]
+    if descriptor.full_name == ANY:
+        return _any_encoder(source)
+    return _ENCODERS.get(descriptor.full_name)
+
+
+def _value_of(message: Any) -> Any:
+    return message.value
+
+
+# Struct, Value and ListValue print the same under every option. As module functions they call
+# each other directly, where compiled closures would need a late-bound hop for the recursion.
+
+
+def encode_struct(message: Any) -> dict[str, Any]:
+    fields = message.fields  # map containers have no C-level items(): index by key
+    printed = {}
+    for key in fields:  # a loop, not a comprehension: no extra call in Python 3.11
+        printed[key] = encode_value(fields[key])
+    return printed
+
+
+def encode_list(message: Any) -> list[Any]:
+    return list(map(encode_value, message.values))
+
+
+def encode_value(message: Any) -> Any:
+    kind = message.WhichOneof("kind")
+    if kind == "string_value":
+        return message.string_value
+    if kind == "number_value":
+        number: float = message.number_value
+        if number - number != 0.0:
+            raise ValueError(
+                f"a Value cannot hold {number} in JSON: it would read back as a string"
+            )
+        return number
+    if kind == "bool_value":
+        return message.bool_value
+    if kind == "struct_value":
+        return encode_struct(message.struct_value)
+    if kind == "list_value":
+        return encode_list(message.list_value)
+    return None  # null_value, or nothing set
+
+
+def _any_encoder(source: Source) -> Encode:
+    def encode(message: Any) -> Any:
+        type_url: str = message.type_url
+        data: bytes = message.value
+        if not type_url and not data:
+            return {}
+        contained = source.types.find(type_url)
+        if contained is None:
+            raise UnknownTypeError(type_url)
+        inner = message_factory.GetMessageClass(contained).FromString(data)
+        encode_inner: Encode = source.for_type(contained)
+        if is_wrapper(contained) or contained.full_name in VALUE_IN_ANY:
+            return {"@type": type_url, "value": encode_inner(inner)}
+        return {"@type": type_url, **encode_inner(inner)}
+
+    return encode
+
+
+_ENCODERS: dict[str, Encode] = {
+    STRUCT: encode_struct,
+    VALUE: encode_value,
+    LIST_VALUE: encode_list,
+    TIMESTAMP: json_wellknown_text.format_timestamp,
+    DURATION: json_wellknown_text.format_duration,
+    FIELD_MASK: json_wellknown_text.format_field_mask,
+}
