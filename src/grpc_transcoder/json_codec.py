@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import orjson
 from google.protobuf import descriptor_pool
-from google.protobuf.descriptor import Descriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from grpc_transcoder import json_encoding
@@ -101,6 +101,18 @@ class JsonCodec:
         """
         try:
             return self._encoders.for_type(_descriptor(message))(message)
+        except ENCODE_FAILURES as exc:
+            raise _encode_error(self._encoders, message, exc) from None
+
+    def encode_field(self, message: Message, field: FieldDescriptor) -> Any:
+        """The JSON value of one field of `message` (as used for `response_body`).
+
+        The value under the field's key in `encode(message)`, except that an unpopulated field
+        without presence gives its zero value even when the options omit it, and an unset field
+        with presence gives None (JSON null). Raises JsonEncodeError as `encode` does.
+        """
+        try:
+            return self._encoders.for_field(field)(message)
         except ENCODE_FAILURES as exc:
             raise _encode_error(self._encoders, message, exc) from None
 

@@ -60,6 +60,7 @@ class FieldTable:
     full_name: str
     fields: dict[str, FieldDecoder]
     ignore_unknown: bool
+    json_names: tuple[str, ...]  # what "did you mean" suggests
 
 
 class Decoders:
@@ -191,7 +192,7 @@ def _unknown(table: FieldTable, key: Any) -> None:
         raise invalid(f"{table.full_name} has no extensions")
     if table.ignore_unknown:
         return
-    close = difflib.get_close_matches(key, list(table.fields), n=1)
+    close = difflib.get_close_matches(key, table.json_names, n=1)
     hint = f'; did you mean "{close[0]}"?' if close else ""
     raise invalid(f"{table.full_name} has no field named {show(key)}{hint}")
 
@@ -219,14 +220,11 @@ def _set_null(field: FieldDecoder, message: Message) -> None:
 def _compile_table(decoders: Decoders, descriptor: Descriptor) -> FieldTable | None:
     """The key table of a regular type, or None where json_format must decode it.
 
-    json_format is kept for extendable (proto2) types, whose `[ext.name]` keys the table does
-    not resolve, and for types where a field name equals a oneof name, which json_format's
-    duplicate check treats specially.
+    json_format keeps extendable (proto2) types, whose `[ext.name]` keys the table does not
+    resolve. (A field named like a oneof, which json_format's duplicate check would trip on,
+    cannot happen: descriptor pools reject such files.)
     """
-    oneof_names = {oneof.name for oneof in descriptor.oneofs}
-    if descriptor.is_extendable or any(
-        field.name in oneof_names or field.json_name in oneof_names for field in descriptor.fields
-    ):
+    if descriptor.is_extendable:
         return None
     fields: dict[str, FieldDecoder] = {}
     compiled = [(field, _field_decoder(decoders, field)) for field in descriptor.fields]
@@ -234,7 +232,8 @@ def _compile_table(decoders: Decoders, descriptor: Descriptor) -> FieldTable | N
         fields[field.name] = decoder
     for field, decoder in compiled:  # a json_name wins over an equal proto name
         fields[field.json_name] = decoder
-    return FieldTable(descriptor.full_name, fields, decoders.ignore_unknown)
+    json_names = tuple(field.json_name for field in descriptor.fields)
+    return FieldTable(descriptor.full_name, fields, decoders.ignore_unknown, json_names)
 
 
 def _field_decoder(decoders: Decoders, field: FieldDescriptor) -> FieldDecoder:

@@ -48,6 +48,7 @@ class Encoders:
         self.types = types
         self._encoders: dict[Descriptor, Encode] = {}
         self._pending: dict[Descriptor, list[Encode]] = {}
+        self._fields: dict[FieldDescriptor, Encode] = {}
 
     def for_type(self, descriptor: Descriptor) -> Encode:
         """The encoder of a message type; compiled on first use, with its field types."""
@@ -62,6 +63,30 @@ class Encoders:
         self._encoders[descriptor] = encoder
         del self._pending[descriptor]
         return encoder
+
+    def for_field(self, field: FieldDescriptor) -> Encode:
+        """Prints one field of a message as it appears under its key in the message's JSON.
+
+        Unpopulated fields print their zero value (`[]`, `{}`, `0`...) whatever the options;
+        an unset field with presence (a message, `optional`, a oneof member) prints null.
+        """
+        found = self._fields.get(field)
+        if found is None:
+            found = self._fields[field] = self._field_encoder(field)
+        return found
+
+    def _field_encoder(self, field: FieldDescriptor) -> Encode:
+        attr = field.name
+        convert, _ = self._field(field)
+        presence = field.has_presence
+
+        def encode(message: Message) -> Any:
+            if presence and not message.HasField(attr):
+                return None
+            value = getattr(message, attr)
+            return value if convert is None else convert(value)
+
+        return encode
 
     def json_format(self, message: Message) -> Any:
         """json_format's own result, for what the plans do not cover (proto2 extensions)."""
@@ -187,6 +212,8 @@ def locate_failure(encoders: Encoders, message: Message, exc: Exception) -> tupl
 
 
 def _failing_field(encoders: Encoders, message: Message) -> tuple[str, Message, Exception] | None:
+    # Struct, Value and ListValue print as plain JSON: their own field names stay out of paths.
+    transparent = message.DESCRIPTOR.full_name in _JSON_VALUES
     for field, value in message.ListFields():
         entry = field.message_type
         if entry is None:
@@ -202,5 +229,9 @@ def _failing_field(encoders: Encoders, message: Message) -> tuple[str, Message, 
             try:
                 encoders.for_type(child.DESCRIPTOR)(child)
             except ENCODE_FAILURES as exc:
-                return f".{field.name}{segment}", child, exc
+                name = "" if transparent else f".{field.name}"
+                return f"{name}{segment}", child, exc
     return None
+
+
+_JSON_VALUES = frozenset({json_wellknown.STRUCT, json_wellknown.VALUE, json_wellknown.LIST_VALUE})

@@ -122,6 +122,8 @@ def print_float(value: float) -> Any:
     rounded = float(f"{value:.6g}")
     while _FLOAT32.unpack(_FLOAT32.pack(rounded))[0] != value:
         precision += 1
+        if precision > _FLOAT32_DIGITS:  # not a float32 value: cannot come from a float field
+            return value
         rounded = float(f"{value:.{precision}g}")
     if len(_SHORTEST) >= _MAX_SHORTEST:
         _SHORTEST.clear()
@@ -129,6 +131,7 @@ def print_float(value: float) -> Any:
     return rounded
 
 
+_FLOAT32_DIGITS = 9  # every float32 reads back exactly from 9 significant digits
 _SHORTEST: dict[float, float] = {}
 _MAX_SHORTEST = 4096
 

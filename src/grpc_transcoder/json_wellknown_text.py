@@ -144,8 +144,10 @@ def parse_duration(value: Any) -> tuple[int, int]:
             nanos = round(float(fraction) * 1e9)
     except OverflowError:
         raise ValueError("fraction out of range") from None
-    if not -DURATION_MAX <= seconds <= DURATION_MAX or not -NANOS < nanos < NANOS:
+    if not -DURATION_MAX <= seconds <= DURATION_MAX:
         raise ValueError("outside -315576000000s..315576000000s")
+    if not -NANOS < nanos < NANOS:
+        raise ValueError("the fraction rounds up to a whole second")
     if (nanos < 0 < seconds) or (seconds < 0 < nanos):
         raise ValueError("the seconds and the fraction have different signs")
     return seconds, nanos
