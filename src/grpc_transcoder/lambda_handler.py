@@ -14,7 +14,7 @@ from typing import Any
 from mangum import Mangum
 from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
-from grpc_transcoder import access_log, settings
+from grpc_transcoder import access_log, cold_start, settings
 from grpc_transcoder.app import create_app
 from grpc_transcoder.errors import ConfigurationError, NotReadyError
 from grpc_transcoder.runtime import Runtime, Transcoder
@@ -27,13 +27,15 @@ def make_handler(runtime: Runtime) -> Mangum:
     return Mangum(
         create_app(runtime),
         lifespan="off",
-        # Replaces Mangum's defaults instead of extending them, hence the spread.
-        text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, "application/x-ndjson"],
+        # Replaces Mangum's defaults instead of extending them, hence the spread. Mangum
+        # matches substrings: "+json" keeps application/problem+json and the like as text.
+        # Any other type (an HttpBody's image/png...) goes out base64 with isBase64Encoded.
+        text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, "application/x-ndjson", "+json"],
     )
 
 
 def _cold_start() -> Runtime:
-    timer = access_log.StepTimer()
+    timer = cold_start.StepTimer()
     try:
         parsed: settings.Settings | None = timer.timed("settings", settings.load)()
     except ConfigurationError:
@@ -48,7 +50,7 @@ def _cold_start() -> Runtime:
     except NotReadyError as exc:  # logged by the runtime; requests answer 503 until a retry works
         error = exc.message
     access_log.AccessLog().cold_start(
-        access_log.ColdStart.of(transcoder, timer, log_level=level, error=error)
+        cold_start.ColdStart.of(transcoder, timer, log_level=level, error=error)
     )
     return runtime
 
