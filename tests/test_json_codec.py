@@ -385,18 +385,22 @@ def test_a_closed_enum_rejects_unknown_numbers(codec: JsonCodec, registry: Regis
 # -- encoding ------------------------------------------------------------------------------
 
 
+def _new(registry: Registry, name: str) -> Any:
+    return registry.new_message(name)  # dynamic messages: fields are found at run time
+
+
 def _edge_messages(registry: Registry) -> dict[str, Message]:
-    nested = registry.new_message("library.v1.Kinds.Nested")
+    nested = _new(registry, "library.v1.Kinds.Nested")
     nested.label, nested.child.f_nested.label = "outer", "inner"
     any_nested, any_ts, any_any, any_int, any_empty, any_struct = (
-        registry.new_message("google.protobuf.Any") for _ in range(6)
+        _new(registry, "google.protobuf.Any") for _ in range(6)
     )
     any_nested.Pack(nested)
-    timestamp = registry.new_message("google.protobuf.Timestamp")
+    timestamp = _new(registry, "google.protobuf.Timestamp")
     timestamp.FromNanoseconds(-1)
     any_ts.Pack(timestamp)
     any_any.Pack(any_nested)
-    wrapped = registry.new_message("google.protobuf.Int64Value")
+    wrapped = _new(registry, "google.protobuf.Int64Value")
     wrapped.value = -(2**63)
     any_int.Pack(wrapped)
     any_empty.Pack(registry.new_message("google.protobuf.Empty"))
