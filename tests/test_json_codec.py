@@ -16,9 +16,13 @@ import pytest
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from grpc_transcoder import json_scalars
 from grpc_transcoder.descriptors import Registry
 from grpc_transcoder.errors import RequestError
 from grpc_transcoder.json_codec import JsonCodec, JsonEncodeError, JsonOptions
+from grpc_transcoder.json_decoding import Decoders
+from grpc_transcoder.json_problems import MAX_DEPTH, Invalid
+from grpc_transcoder.json_wellknown import TypeUrls
 
 KINDS = "library.v1.Kinds"
 TYPE_URL = "type.googleapis.com/"
@@ -202,6 +206,24 @@ def test_an_empty_json_value_sets_the_message_field(
         pytest.param({"[ext.x]": 1}, "[ext.x]", "has no extensions", id="extension-key"),
         pytest.param({"cString": "a", "cInt64": "1"}, "cInt64", "oneof", id="two-oneof-fields"),
         pytest.param({"optInt32": 1, "opt_int32": 2}, "opt_int32", "oneof", id="both-spellings"),
+        pytest.param({"fInt32": "1.5"}, "fInt32", "not an integer", id="int-fraction-string"),
+        pytest.param({"rEnum": ["LOW", None]}, "rEnum[1]", "got null", id="enum-null-element"),
+        pytest.param({"fEnum": math.inf}, "fEnum", "Level name or number", id="enum-infinity"),
+        pytest.param(
+            {"rString": ["a", "\ud83d\ude00"]}, "rString[1]", "a string", id="string-utf8-element"
+        ),
+        pytest.param({"fDouble": math.nan}, "fDouble", '"NaN"', id="double-python-nan"),
+        pytest.param({"wDuration": " -1.5s"}, "wDuration", "different signs", id="duration-signs"),
+        pytest.param({"wStringValue": "\ud83d\ude00"}, "wStringValue", "string", id="wrapper-utf8"),
+        pytest.param({"wStruct": {5: 1}}, "wStruct[5]", "keys must be strings", id="struct-key"),
+        pytest.param({"wValue": b"x"}, "wValue", "a JSON value", id="value-of-bytes"),
+        pytest.param(
+            {"mNested": {"\ud83d\ude00": {}}},
+            r'mNested["\ud83d\ude00"]',
+            "UTF-8",
+            id="map-key-utf8",
+        ),
+        pytest.param({5: 1}, "[5]", "field names must be strings", id="non-string-key"),
         pytest.param(5, "", "a JSON object (library.v1.Kinds)", id="top-level-number"),
         pytest.param(None, "", "got null", id="top-level-null"),
     ],
@@ -371,6 +393,37 @@ def test_extendable_types_are_decoded_and_encoded_by_json_format(
     assert codec.encode(ours)["retention"] == "RETENTION_RUNTIME"
     error = violations(codec, registry, {"deprecated": "yes"}, name=name)
     assert "deprecated" in error.violations[0].description
+
+
+def test_an_any_can_hold_an_extendable_type(codec: JsonCodec, registry: Registry) -> None:
+    body = {"@type": TYPE_URL + "google.protobuf.FieldOptions", "deprecated": True}
+    ours = decoded(codec, registry, body, "google.protobuf.Any")
+    assert ours == json_format_parsed(registry, body, "google.protobuf.Any")
+    assert codec.encode(ours)["deprecated"] is True
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "google.protobuf.Timestamp",
+        "google.protobuf.Duration",
+        "google.protobuf.FieldMask",
+        "google.protobuf.Struct",
+        "google.protobuf.ListValue",
+        "google.protobuf.Value",
+        "google.protobuf.Any",
+        "google.protobuf.BoolValue",
+        "library.v1.Kinds",
+    ],
+)
+def test_every_message_decoder_refuses_to_go_deeper_than_the_limit(
+    registry: Registry, name: str
+) -> None:
+    decoders = Decoders(registry.pool, ignore_unknown=False, types=TypeUrls(registry.pool))
+    decode = decoders.for_type(registry.pool.FindMessageTypeByName(name))
+    with pytest.raises(Invalid) as raised:
+        decode(registry.new_message(name), {}, MAX_DEPTH + 1)
+    assert raised.value.problems == [("", "nested more than 100 messages deep")]
 
 
 def test_a_closed_enum_rejects_unknown_numbers(codec: JsonCodec, registry: Registry) -> None:
@@ -585,11 +638,24 @@ def test_encode_field_prints_one_field(codec: JsonCodec, registry: Registry) -> 
     message = kinds(registry, f_int64=5)
     fields = message.DESCRIPTOR.fields_by_name
     assert codec.encode_field(message, fields["f_int64"]) == "5"
+    assert codec.encode_field(message, fields["f_int64"]) == "5"  # compiled once, then reused
     assert codec.encode_field(message, fields["r_string"]) == []
     assert codec.encode_field(message, fields["f_nested"]) is None
     message.w_struct.update({"a": math.inf})
     with pytest.raises(JsonEncodeError):
         codec.encode_field(message, fields["w_struct"])
+
+
+def test_a_closed_enum_number_without_a_name_cannot_print(registry: Registry) -> None:
+    closed = registry.pool.FindEnumTypeByName("google.protobuf.FieldDescriptorProto.Type")
+    printer = json_scalars.enum_printer(closed)
+    assert printer(3) == "TYPE_INT64"
+    with pytest.raises(ValueError, match="closed enum"):
+        printer(99)
+
+
+def test_the_codec_keeps_its_options(codec: JsonCodec) -> None:
+    assert codec.options == JsonOptions()
 
 
 def test_dumps_is_compact_utf8_json(codec: JsonCodec, registry: Registry) -> None:

@@ -7,6 +7,7 @@ reported with its full path at the end (and nothing is spent on paths while valu
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -47,8 +48,8 @@ def show(value: Any) -> str:
     """A short rendering of an offending JSON value for error messages."""
     try:
         text = orjson.dumps(value).decode()
-    except TypeError:
-        text = repr(value)
+    except TypeError:  # surrogates in a string, bytes, objects that are not JSON
+        text = json.dumps(value) if isinstance(value, str) else repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -182,10 +182,7 @@ def parse_field_mask(message: Message, value: Any) -> None:
             paths = (_UPPER.sub(_snake, path) for path in value.split(","))
             message.paths.extend(paths)  # type: ignore[attr-defined]
         return
-    try:
-        message.FromJsonString(value)  # type: ignore[attr-defined]
-    except AttributeError:  # protobuf's message for a non-string, reworded
-        raise ValueError("not a string") from None
+    message.FromJsonString(value)  # type: ignore[attr-defined]
 
 
 def _snake(match: re.Match[str]) -> str:
