@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from grpc_transcoder_tools import cli_descriptors, cli_routes, example_backend
+from grpc_transcoder_tools import cli_descriptors, cli_openapi, cli_routes, example_backend
 
 REPO_DESCRIPTORS = Path(__file__).resolve().parents[2] / "descriptors"
 
@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
         _add_example_backend,
         cli_routes.register,
         cli_descriptors.register,
+        cli_openapi.register,
     ):
         register(commands)
     return parser

@@ -1,0 +1,178 @@
+"""Property-based API tests: schemathesis against the local server and the example backend.
+
+The document under test is the one the transcoder serves at TRANSCODER_OPENAPI_PATH. Every
+response must match it (status, content type, body schema), and no response may be a 5xx that
+the transcoder itself caused. The run is bounded: a fixed number of derandomized examples per
+operation, no shrinking, and short deadlines so slow calls end quickly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+import schemathesis
+from grpc_transcoder_tools import example_backend
+from grpc_transcoder_tools.local_server import LocalServer
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from schemathesis import Case, GenerationMode
+from schemathesis.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from schemathesis.core.result import Ok
+from schemathesis.schemas import APIOperation as GenericOperation
+
+from grpc_transcoder import openapi, settings
+from grpc_transcoder.descriptors import Registry
+from grpc_transcoder.errors import REQUEST_INFO_TYPE, Code
+from grpc_transcoder.lambda_handler import make_handler
+from grpc_transcoder.runtime import Runtime, build
+from grpc_transcoder.settings import Settings
+from tests.conftest import LIBRARY_SET
+
+OPENAPI_PATH = "/openapi.json"
+EXAMPLES_PER_OPERATION = 5
+LAMBDA_TIMEOUT_MS = 3_000
+TEXT_PREFIXES = ("text/", "application/json", "application/xml", "application/x-www-form")
+Operation = GenericOperation[Any, Any, Any, Any]
+ApiCase = Case[Operation]
+CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
+# Operations whose backend fails with whatever status the request asks for.
+CHOSEN_STATUS = "library.v1.DebugService.Fail"
+# gRPC codes a 5xx carries when the backend, not the transcoder, failed: its own exception, a
+# deadline it did not meet, an answer above the response size limit.
+BACKEND_CODES = {Code.UNKNOWN, Code.DEADLINE_EXCEEDED, Code.RESOURCE_EXHAUSTED, Code.DATA_LOSS}
+# Values for path parameters that span segments (schemathesis never generates a `/` in a
+# path parameter): names of the example library, and one that does not exist.
+RESOURCE_NAMES = (
+    "shelves/fiction",
+    "shelves/science",
+    "shelves/attic",
+    "shelves/fiction/books/dune",
+    "shelves/science/books/cosmos",
+    "shelves/fiction/books/missing",
+)
+
+
+def library_settings(backend: str) -> Settings:
+    return settings.load(
+        {},
+        descriptors=(str(LIBRARY_SET),),
+        backends=(("*", backend),),
+        openapi_path=OPENAPI_PATH,
+        max_deadline=(("*", 1.0),),
+        metrics=False,
+    )
+
+
+# The operations are needed at collection, before any fixture runs; the `api` fixture checks
+# that the local server serves this very document.
+DOCUMENT = openapi.served_document(build(library_settings("127.0.0.1:1")))
+SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
+SCHEMA.config.update(request_timeout=10)
+OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations() if isinstance(result, Ok)]
+assert len(OPERATIONS) == sum(len(item) for item in DOCUMENT["paths"].values())
+
+
+def _serve(server: LocalServer) -> None:
+    # Mangum runs the app on the thread's event loop; a new thread has none.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        server.serve_forever()
+    finally:
+        loop.close()
+
+
+@pytest.fixture(scope="module")
+def api(registry: Registry) -> Iterator[str]:
+    """The local server (the real handler) on port 0 with its own backend; its URL."""
+    backend = example_backend.start("127.0.0.1:0", registry=registry)
+    runtime = Runtime(lambda: library_settings(backend.target))
+    server = LocalServer(
+        ("127.0.0.1", 0), make_handler(runtime), timeout_ms=LAMBDA_TIMEOUT_MS, verbose=False
+    )
+    thread = threading.Thread(target=_serve, args=(server,), daemon=True)
+    thread.start()
+    with urllib.request.urlopen(server.url + OPENAPI_PATH, timeout=10) as answer:  # noqa: S310
+        assert orjson.loads(answer.read()) == DOCUMENT
+    yield server.url
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+    backend.stop()
+
+
+def cases(operation: Operation) -> st.SearchStrategy[ApiCase]:
+    """Positive cases; multi-segment path parameters take names that fit their pattern."""
+    choices: dict[str, list[str]] = {}
+    for parameter in operation.definition.raw.get("parameters", []):
+        pattern = parameter["schema"].get("pattern") if parameter["in"] == "path" else None
+        if pattern:
+            names = [n for n in RESOURCE_NAMES if re.fullmatch(pattern, n)]
+            assert names, f"no example name matches {pattern} in {operation.label}"
+            choices[parameter["name"]] = names
+    if not choices:
+        return operation.as_strategy(GenerationMode.POSITIVE).filter(deliverable)
+    combinations = st.fixed_dictionaries({k: st.sampled_from(v) for k, v in choices.items()})
+    return combinations.flatmap(
+        lambda values: operation.as_strategy(GenerationMode.POSITIVE, path_parameters=values)
+    ).filter(deliverable)
+
+
+def deliverable(case: ApiCase) -> bool:
+    """Whether the local server can carry the body in an event.
+
+    Raw bodies (google.api.HttpBody) take any content type, and schemathesis sends binary
+    bytes under text types; the local server turns text bodies into event strings and cannot
+    take bytes that are not UTF-8 (reported to its owner).
+    """
+    media_type = (case.media_type or "").lower()
+    body = getattr(case.body, "data", case.body)  # schemathesis wraps raw bytes in `Binary`
+    if not isinstance(body, bytes) or not media_type.startswith(TEXT_PREFIXES):
+        return True
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("operation", [pytest.param(op, id=op.label) for op in OPERATIONS])
+def test_responses_match_the_document(operation: Operation, api: str) -> None:
+    @hypothesis_settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=cases(operation))
+    def check(case: ApiCase) -> None:
+        response = case.call(base_url=api)
+        case.validate_response(response, checks=CHECKS)
+        assert_not_a_transcoder_error(case, response.status_code, response.content)
+
+    check()
+
+
+def assert_not_a_transcoder_error(case: ApiCase, status: int, body: bytes) -> None:
+    """A 5xx must be the backend's failure passed on faithfully, never the transcoder's own."""
+    operation_id = str(case.operation.definition.raw.get("operationId", ""))
+    if status < 500 or operation_id.startswith(CHOSEN_STATUS):
+        return
+    where = f"{case.method} {case.formatted_path} query={case.query} body={case.body!r}"
+    error: dict[str, Any] = orjson.loads(body)  # the checks passed: the error schema
+    details = {detail.get("@type") for detail in error["details"]}
+    assert REQUEST_INFO_TYPE not in details, f"{where}: the transcoder failed: {error}"
+    assert error["code"] in BACKEND_CODES, f"{where}: {status} caused by the transcoder: {error}"
