@@ -283,3 +283,10 @@ def test_configure_logging_gives_a_bare_process_a_handler(bare_root: logging.Log
     access_log.configure_logging("INFO", root=bare_root)  # Lambda's handler stays the only one
     assert len(bare_root.handlers) == 1
     assert logging.getLogger(access_log.PACKAGE_LOGGER).level == logging.INFO
+
+
+def test_methods_reached_without_the_route_table_are_named() -> None:
+    log = RequestLog(request(method="POST", path="/a.B/C"), cold_start=False)
+    log.routed("a.B/C", "(pass-through)")
+    fields = log.finish(Reply(200, b"")).fields()
+    assert (fields["grpcMethod"], fields["route"]) == ("a.B/C", "(pass-through)")

@@ -166,6 +166,14 @@ class RequestLog:
         self.route = route.template.text
         self.grpc_method = route.method.full_name
 
+    def routed(self, grpc_method: str, route: str) -> None:
+        """Record a method reached without the route table (binary pass-through).
+
+        `grpc_method` is "package.Service/Method"; `route` a label for the log line.
+        """
+        self.route = route
+        self.grpc_method = grpc_method
+
     def reserved(self, path: str) -> None:
         """The request asked for a reserved path (health, OpenAPI): no stages to time."""
         self.route = path
