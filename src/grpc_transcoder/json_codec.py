@@ -100,7 +100,8 @@ class JsonCodec:
         Raises JsonEncodeError where json_format would fail (see there).
         """
         try:
-            return self._encoders.for_type(_descriptor(message))(message)
+            # The stubs type DESCRIPTOR as a union with upb's class; it is the same object.
+            return self._encoders.for_type(message.DESCRIPTOR)(message)  # type: ignore[arg-type]
         except ENCODE_FAILURES as exc:
             raise _encode_error(self._encoders, message, exc) from None
 

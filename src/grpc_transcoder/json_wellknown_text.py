@@ -30,12 +30,10 @@ def format_timestamp(message: Any) -> str:
     nanos: int = message.nanos
     if not TIMESTAMP_MIN <= seconds <= TIMESTAMP_MAX or not 0 <= nanos < NANOS:
         raise ValueError(f"Timestamp out of range: seconds {seconds}, nanos {nanos}")
-    days, rest = divmod(seconds, _DAY)
-    date = _DATES.get(days) or _date(days)
-    minutes, secs = divmod(rest, 60)
-    if nanos:
-        return date + _CLOCK[minutes] + _SECONDS[secs] + _fraction(nanos) + "Z"
-    return date + _CLOCK[minutes] + _SECONDS[secs] + "Z"
+    days = seconds // _DAY
+    rest = seconds - days * _DAY
+    text = (_DATES.get(days) or _date(days)) + _CLOCK[rest // 60] + _SECONDS[rest % 60]
+    return text + _fraction(nanos) + "Z" if nanos else text + "Z"
 
 
 # Texts of recent days and of every minute and second of a day: formatting is the hot part.
