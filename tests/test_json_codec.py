@@ -8,6 +8,7 @@ what json_format cannot print raises JsonEncodeError naming the field.
 
 from __future__ import annotations
 
+import importlib
 import math
 from typing import Any
 
@@ -146,6 +147,7 @@ def test_an_empty_json_value_sets_the_message_field(
         pytest.param({"fBool": "true"}, "fBool", "expected a boolean", id="bool-string"),
         pytest.param({"fString": 5}, "fString", "expected a string, got 5", id="string-number"),
         pytest.param({"fString": "\ud800"}, "fString", "unpaired surrogate", id="surrogate"),
+        pytest.param({"fString": "\ud83d\ude00"}, "fString", "a string", id="surrogate-pair"),
         pytest.param({"fBytes": "A"}, "fBytes", "base64", id="bytes-one-char"),
         pytest.param({"fEnum": "low"}, "fEnum", "library.v1.Kinds.Level", id="enum-lowercase"),
         pytest.param({"fEnum": 2**31}, "fEnum", "out of range", id="enum-overflow"),
@@ -663,3 +665,43 @@ def test_dumps_is_compact_utf8_json(codec: JsonCodec, registry: Registry) -> Non
     text = codec.dumps(message)
     assert b'"fString":"\xc3\xa9"' in text
     assert orjson.loads(text) == codec.encode(message)
+
+
+def _custom_enum_pool() -> Any:
+    """A pool whose enum value RED has the JSON name "red-ish" (the pb.enumvalue.json option)."""
+    from google.protobuf import descriptor_pb2, descriptor_pool
+
+    # Loading protobuf's module puts the extension in the default pool: json_format then
+    # honours the option, and so must the codec.
+    json_names: Any = importlib.import_module("google.protobuf.json_enumvalue_options_pb2")
+    options: Any = descriptor_pb2.EnumValueOptions()
+    options.Extensions[json_names.json].string = "red-ish"
+    file = descriptor_pb2.FileDescriptorProto(name="colours.proto", package="c", syntax="proto3")
+    colour = file.enum_type.add(name="Colour")
+    colour.value.add(name="RED", number=0, options=options)
+    colour.value.add(name="BLUE", number=1)
+    message = file.message_type.add(name="Paint")
+    message.field.add(name="colour", number=1, type=14, label=1, type_name=".c.Colour")
+    message.field.add(name="colours", number=2, type=14, label=3, type_name=".c.Colour")
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+    return pool
+
+
+def test_enum_values_with_a_json_name_option_use_it_as_json_format_does() -> None:
+    from google.protobuf import message_factory
+
+    pool = _custom_enum_pool()
+    paint: Any = message_factory.GetMessageClass(pool.FindMessageTypeByName("c.Paint"))
+    codec = JsonCodec(pool, JsonOptions())
+    message = paint(colour=0, colours=[0, 1])
+    printed = codec.encode(message)
+    assert printed == {"colour": "red-ish", "colours": ["red-ish", "BLUE"]}
+    assert printed == json_format.MessageToDict(
+        message, always_print_fields_with_no_presence=True, descriptor_pool=pool
+    )
+    for body in ({"colour": "red-ish", "colours": ["RED", "BLUE"]}, {"colour": "BLUE"}):
+        ours, theirs = paint(), paint()
+        codec.decode(body, ours)
+        json_format.ParseDict(body, theirs, descriptor_pool=pool)
+        assert ours == theirs

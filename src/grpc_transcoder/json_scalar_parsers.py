@@ -22,6 +22,7 @@ from grpc_transcoder.json_scalars import (
     INT_RANGES,
     Convert,
     Kind,
+    custom_json_names,
     described,
     enum_of,
     kind_of,
@@ -150,7 +151,12 @@ def _key_boolean(value: Any) -> bool:
 
 
 def _enum_parser(enum_type: EnumDescriptor) -> Parser:
-    by_name = {name: value.number for name, value in enum_type.values_by_name.items()}
+    by_name: dict[str, int] = {
+        option.string: value.number
+        for value, option in custom_json_names(enum_type)
+        if option.HasField("string")
+    }
+    by_name.update((name, value.number) for name, value in enum_type.values_by_name.items())
     numbers = frozenset(enum_type.values_by_number)
     closed = enum_type.is_closed
     what = f"a {enum_type.full_name} name or number"

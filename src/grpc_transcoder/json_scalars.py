@@ -14,12 +14,14 @@ import struct
 from collections.abc import Callable
 from typing import Any, cast
 
+from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 
 Convert = Callable[[Any], Any]
 
 FLOAT32_MAX = float.fromhex("0x1.fffffep+127")
 NULL_VALUE = "google.protobuf.NullValue"
+JSON_NAME_EXTENSION = "pb.enumvalue.json"  # JSON names for enum values
 _FLOAT32 = struct.Struct("<f")
 
 
@@ -91,8 +93,31 @@ def enum_printer(enum_type: EnumDescriptor) -> Convert:
     if enum_type.full_name == NULL_VALUE:
         return _null
     table = ClosedEnumNames() if enum_type.is_closed else EnumNames()
-    table.update((number, value.name) for number, value in enum_type.values_by_number.items())
+    custom = dict(custom_json_names(enum_type))
+    table.update(
+        (number, custom[value].string if value in custom else value.name)
+        for number, value in enum_type.values_by_number.items()
+    )
     return table.__getitem__
+
+
+def custom_json_names(enum_type: EnumDescriptor) -> list[tuple[Any, Any]]:
+    """The values of `enum_type` with a `pb.enumvalue.json` option, and the option.
+
+    json_format honours the option only while protobuf's json_enumvalue_options module is
+    loaded (the extension must be in the default pool); so does the codec, as it stands when
+    the enum is first compiled.
+    """
+    try:
+        extension: Any = descriptor_pool.Default().FindExtensionByName(JSON_NAME_EXTENSION)
+    except KeyError:
+        return []
+    found: list[tuple[Any, Any]] = []
+    for value in enum_type.values:
+        options = value.GetOptions()
+        if options.HasExtension(extension):
+            found.append((value, options.Extensions[extension]))
+    return found
 
 
 def _null(_value: Any) -> None:
