@@ -148,6 +148,7 @@ def test_an_empty_json_value_sets_the_message_field(
         pytest.param({"fString": 5}, "fString", "expected a string, got 5", id="string-number"),
         pytest.param({"fString": "\ud800"}, "fString", "unpaired surrogate", id="surrogate"),
         pytest.param({"fString": "\ud83d\ude00"}, "fString", "a string", id="surrogate-pair"),
+        pytest.param({"mString": {"k": "\ud83d\ude00"}}, 'mString["k"]', "UTF-8", id="map-utf8"),
         pytest.param({"fBytes": "A"}, "fBytes", "base64", id="bytes-one-char"),
         pytest.param({"fEnum": "low"}, "fEnum", "library.v1.Kinds.Level", id="enum-lowercase"),
         pytest.param({"fEnum": 2**31}, "fEnum", "out of range", id="enum-overflow"),
