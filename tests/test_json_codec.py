@@ -113,6 +113,23 @@ def test_decode_accepts_what_json_format_accepts(
 @pytest.mark.parametrize(
     "body",
     [
+        pytest.param({"wValue": None}, id="value-null"),
+        pytest.param({"wValue": "héllo"}, id="value-unicode-string"),
+        pytest.param({"wValue": 2**60}, id="value-big-int"),
+        pytest.param({"mBool": {"false": "f", "true": "t"}}, id="bool-keys"),
+        pytest.param({"mValue": {"k": None}}, id="map-value-null"),
+        pytest.param({"rValue": [None, [], {}]}, id="repeated-value-null-element"),
+    ],
+)
+def test_decode_reads_values_as_json_format_does(
+    codec: JsonCodec, registry: Registry, body: dict[str, Any]
+) -> None:
+    assert decoded(codec, registry, body) == json_format_parsed(registry, body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
         pytest.param({"fNested": {}}, id="empty-object"),
         pytest.param({"fNested": []}, id="empty-list-as-object"),
         pytest.param({"fNested": ""}, id="empty-string-as-object"),
@@ -154,6 +171,7 @@ def test_an_empty_json_value_sets_the_message_field(
         pytest.param({"fEnum": 2**31}, "fEnum", "out of range", id="enum-overflow"),
         pytest.param({"rInt64": [1, None]}, "rInt64[1]", "got null", id="repeated-null-element"),
         pytest.param({"rInt64": 5}, "rInt64", "expected a JSON array", id="repeated-not-list"),
+        pytest.param({"rNested": {}}, "rNested", "expected a JSON array", id="messages-not-list"),
         pytest.param({"rNested": [{}, None]}, "rNested[1]", "null is not allowed", id="null-msg"),
         pytest.param({"rValue": None}, "rValue", "null is not allowed", id="repeated-value-null"),
         pytest.param({"mInt32": {"x": "a"}}, 'mInt32["x"]', "expected an int32", id="map-key"),

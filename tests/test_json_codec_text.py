@@ -56,6 +56,10 @@ def timestamp_texts(draw: st.DrawFn) -> str:
 @example(text="9999-12-31T23:59:59Z")
 @example(text="9999-12-31T23:59:59-00:01")
 @example(text="0001-01-01T00:00:00+00:01")
+@example(text="2020-01-01T00:00:00")
+@example(text="2020-01-01T00:00:00+5:30")
+@example(text="2020-1-1T00:00:00Z")
+@example(text="2020-01-01T24:00:00Z")
 def test_timestamp_strings_read_as_protobuf_reads_them(registry: Registry, text: str) -> None:
     ours, theirs = _protobuf(registry, "Timestamp"), _protobuf(registry, "Timestamp")
 
