@@ -22,6 +22,7 @@ from grpc_transcoder import (
     openapi,
     openapi_comments,
     openapi_operations,
+    openapi_schemas,
     path_template,
 )
 from grpc_transcoder.descriptors import HttpRule, Registry, RuleOrigin
@@ -245,7 +246,7 @@ def test_options_follow_the_settings(library_routes: list[Route]) -> None:
     assert "additionalProperties" not in schemas["library.v1.Book"]
     assert schemas["library.v1.Genre"] == {"type": "integer", "enum": [0, 1, 2, 3, 4]}
     error = document["components"]["responses"]["Error"]["content"]["application/json"]
-    assert error["schema"]["$ref"].endswith(openapi.GOOGLE_ERROR_SCHEMA)
+    assert error["schema"]["$ref"].endswith(openapi_schemas.GOOGLE_ERROR_SCHEMA)
     assert schemas["StreamError"]["properties"]["error"]["properties"]["status"]["type"] == "string"
     assert document["servers"] == [{"url": "/prod"}]
 

@@ -17,10 +17,21 @@ import orjson
 
 from grpc_transcoder import descriptor_source, openapi_comments
 from grpc_transcoder.descriptors import RuleOrigin
-from grpc_transcoder.errors import Code, ConfigurationError, MethodNotAllowedError
+from grpc_transcoder.errors import ConfigurationError, MethodNotAllowedError
 from grpc_transcoder.exchange import HttpRequest, Reply
 from grpc_transcoder.openapi_operations import operation
-from grpc_transcoder.openapi_schemas import REF_PREFIX, Schema, SchemaOptions, Schemas
+from grpc_transcoder.openapi_schemas import (
+    GOOGLE_ERROR_SCHEMA,
+    REF_PREFIX,
+    STATUS_SCHEMA,
+    STREAM_ERROR_SCHEMA,
+    Schema,
+    SchemaOptions,
+    Schemas,
+    google_error_schema,
+    status_schema,
+    stream_error_schema,
+)
 from grpc_transcoder.path_template import PathTemplate
 from grpc_transcoder.routing import Route
 from grpc_transcoder.settings import ErrorFormat, Settings, UnknownFields
@@ -33,9 +44,6 @@ logger = logging.getLogger(__name__)
 OPENAPI_VERSION = "3.1.0"
 OPERATIONS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 ANY_METHOD = ("get", "put", "post", "delete", "patch")  # what a custom rule of kind "*" lists
-STATUS_SCHEMA = "google.rpc.Status"
-GOOGLE_ERROR_SCHEMA = "grpc-transcoder.GoogleError"
-STREAM_ERROR_SCHEMA = "StreamError"
 READ_METHODS = ("GET", "HEAD")
 
 CONVENTIONS = """\
@@ -236,44 +244,6 @@ def _components(
         "content": {"application/json": {"schema": {"$ref": REF_PREFIX + error_name}}},
     }
     return {"schemas": dict(sorted(found.items())), "responses": {"Error": error_response}}
-
-
-def status_schema() -> Schema:
-    """The error body `{code, message, details}` (google.rpc.Status in JSON)."""
-    return {
-        "type": "object",
-        "properties": {
-            "code": {"type": "integer", "format": "int32"},
-            "message": {"type": "string"},
-            "details": {"type": "array", "items": {"type": "object"}},
-        },
-        "required": ["code", "message", "details"],
-        "description": "A gRPC status: `code` is the google.rpc.Code number; `details` are "
-        "google.rpc error details, each with its `@type`.",
-    }
-
-
-def google_error_schema() -> Schema:
-    """The error body `{error: {code, message, status, details}}` of TRANSCODER_ERROR_FORMAT."""
-    inner = status_schema()
-    inner["properties"]["code"] = {"type": "integer", "description": "The HTTP status."}
-    inner["properties"]["status"] = {"type": "string", "enum": [c.name for c in Code]}
-    inner["required"] = ["code", "message", "status", "details"]
-    return {"type": "object", "properties": {"error": inner}, "required": ["error"]}
-
-
-def stream_error_schema(error_format: ErrorFormat) -> Schema:
-    """The element that ends a stream failing after some messages: `{"error": ...}`."""
-    if error_format is ErrorFormat.GOOGLE:
-        schema = google_error_schema()  # already `{"error": {...}}`
-    else:
-        schema = {
-            "type": "object",
-            "properties": {"error": {"$ref": REF_PREFIX + STATUS_SCHEMA}},
-            "required": ["error"],
-        }
-    schema["description"] = "The last element of a stream that failed after some messages."
-    return schema
 
 
 def _where(route: Route) -> tuple[str, str]:

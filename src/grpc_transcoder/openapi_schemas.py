@@ -12,8 +12,14 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
+from grpc_transcoder.errors import Code
+from grpc_transcoder.settings import ErrorFormat
+
 Schema = dict[str, Any]
 REF_PREFIX = "#/components/schemas/"
+STATUS_SCHEMA = "google.rpc.Status"
+GOOGLE_ERROR_SCHEMA = "grpc-transcoder.GoogleError"
+STREAM_ERROR_SCHEMA = "StreamError"
 INT64_PATTERN = "^-?[0-9]+$"
 UINT64_PATTERN = "^[0-9]+$"
 # Standard or URL-safe base64, padding optional (output is standard and padded).
@@ -225,4 +231,42 @@ def is_well_known(descriptor: Descriptor) -> bool:
 def _described(schema: Schema, description: str | None) -> Schema:
     if description:
         schema["description"] = description
+    return schema
+
+
+def status_schema() -> Schema:
+    """The error body `{code, message, details}` (google.rpc.Status in JSON)."""
+    return {
+        "type": "object",
+        "properties": {
+            "code": {"type": "integer", "format": "int32"},
+            "message": {"type": "string"},
+            "details": {"type": "array", "items": {"type": "object"}},
+        },
+        "required": ["code", "message", "details"],
+        "description": "A gRPC status: `code` is the google.rpc.Code number; `details` are "
+        "google.rpc error details, each with its `@type`.",
+    }
+
+
+def google_error_schema() -> Schema:
+    """The error body `{error: {code, message, status, details}}` of TRANSCODER_ERROR_FORMAT."""
+    inner = status_schema()
+    inner["properties"]["code"] = {"type": "integer", "description": "The HTTP status."}
+    inner["properties"]["status"] = {"type": "string", "enum": [c.name for c in Code]}
+    inner["required"] = ["code", "message", "status", "details"]
+    return {"type": "object", "properties": {"error": inner}, "required": ["error"]}
+
+
+def stream_error_schema(error_format: ErrorFormat) -> Schema:
+    """The element that ends a stream failing after some messages: `{"error": ...}`."""
+    if error_format is ErrorFormat.GOOGLE:
+        schema = google_error_schema()  # already `{"error": {...}}`
+    else:
+        schema = {
+            "type": "object",
+            "properties": {"error": {"$ref": REF_PREFIX + STATUS_SCHEMA}},
+            "required": ["error"],
+        }
+    schema["description"] = "The last element of a stream that failed after some messages."
     return schema
