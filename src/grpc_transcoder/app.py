@@ -42,15 +42,12 @@ class TranscodeEndpoint:
 
 def _response(reply: Reply, *, head: bool = False) -> Response:
     """The Starlette response; a HEAD answer keeps the GET's headers and drops its body."""
-    headers = dict(reply.headers)
+    # The content type goes in as a header: as `media_type`, Starlette would append
+    # "; charset=utf-8" to text types, which is wrong for raw google.api.HttpBody bytes.
+    headers = {**reply.headers, "content-type": reply.content_type}
     if head:
         headers["content-length"] = str(len(reply.body))
-    return Response(
-        b"" if head else reply.body,
-        status_code=reply.status,
-        headers=headers,
-        media_type=reply.content_type,
-    )
+    return Response(b"" if head else reply.body, status_code=reply.status, headers=headers)
 
 
 def http_request(scope: Scope, body: bytes) -> HttpRequest:

@@ -365,7 +365,7 @@ class LibraryBackend:
 
     def Fail(self, request: Any, context: grpc.ServicerContext) -> Any:
         if request.HasField("delay"):
-            time.sleep(request.delay.ToTimedelta().total_seconds())
+            self._wait(request.delay.ToTimedelta().total_seconds(), context)
         if request.code == 0:
             return self.new("google.protobuf.Empty")
         status = self.new(
@@ -382,11 +382,16 @@ class LibraryBackend:
         if remaining is not None:
             response.time_remaining.FromNanoseconds(int(remaining * 1e9))
         seconds = request.duration.ToTimedelta().total_seconds()
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and context.is_active():
-            time.sleep(min(0.01, seconds))
+        self._wait(seconds, context)
         response.slept.FromNanoseconds(int(seconds * 1e9))
         return response
+
+    @staticmethod
+    def _wait(seconds: float, context: grpc.ServicerContext) -> None:
+        """Sleep up to `seconds`, stopping early when the call ends (deadline or cancel)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and context.is_active():
+            time.sleep(min(0.01, max(seconds, 0.0)))
 
     def EchoMetadata(self, request: Any, context: grpc.ServicerContext) -> Any:
         entries = []

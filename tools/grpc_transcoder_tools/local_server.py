@@ -78,7 +78,7 @@ def http_api_event(
         else:
             joined[key] = f"{joined[key]},{value}" if key in joined else value
     content_type = joined.get("content-type", "")
-    is_text = not body or any(t in content_type for t in TEXT_TYPES)
+    is_text = not body or (any(t in content_type for t in TEXT_TYPES) and _is_utf8(body))
     query: dict[str, str] = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         query[key] = f"{query[key]},{value}" if key in query else value
@@ -118,6 +118,15 @@ def http_api_event(
     if body:
         event["body"] = body.decode() if is_text else base64.b64encode(body).decode()
     return event
+
+
+def _is_utf8(body: bytes) -> bool:
+    """API Gateway passes a text body as a string only when it is valid UTF-8."""
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def response_parts(response: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
