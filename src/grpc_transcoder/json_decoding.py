@@ -51,6 +51,7 @@ class FieldDecoder:
     oneof: str | None
     null: Null
     set: json_field_setters.Setter
+    empty: type | None = None  # list for repeated fields, dict for maps: `[]`/`{}` just clear
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +170,8 @@ def decode_fields(table: FieldTable, message: Message, value: dict[Any, Any], de
                 _unknown(table, key)
             elif item is None:
                 _set_null(field, message)
+            elif type(item) is field.empty and not item:  # common in echoed, fully printed JSON
+                message.ClearField(field.attr)
             else:
                 if field.oneof is not None:
                     oneofs = _claim(oneofs, field.oneof, table)
@@ -241,7 +244,14 @@ def _field_decoder(decoders: Decoders, field: FieldDescriptor) -> FieldDecoder:
     setter = json_field_setters.setter(
         field, decoders.for_type, skip_unknown=decoders.ignore_unknown
     )
-    return FieldDecoder(field.name, oneof, _null_rule(field), setter)
+    return FieldDecoder(field.name, oneof, _null_rule(field), setter, _empty_form(field))
+
+
+def _empty_form(field: FieldDescriptor) -> type | None:
+    if not field.is_repeated:
+        return None
+    entry = field.message_type
+    return dict if entry is not None and entry.GetOptions().map_entry else list
 
 
 def _null_rule(field: FieldDescriptor) -> Null:

@@ -8,7 +8,7 @@ Common values (ASCII strings, in-range integers, enum names) take a fast path to
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -53,50 +53,77 @@ def setter(
 
 def _scalar(attr: str, parse: Parser) -> Setter:
     """A setter whose common values go straight to setattr; the rest through the parser."""
-    fast = _fast_paths(parse)
-
-    def set_scalar(message: Message, value: Any, _depth: int) -> None:
-        converted = fast(value)
-        if converted is _SLOW:
-            _assign(message, attr, parse, value)
-        else:
-            setattr(message, attr, converted)
-
-    return set_scalar
-
-
-_SLOW: Any = object()  # "not a common value": let the parser decide
-
-
-def _fast_paths(parse: Parser) -> Callable[[Any], Any]:
-    """The value as stored when it is a common, valid one (needing no checks), else _SLOW."""
     kind = parse.kind
     if kind is Kind.STRING:
-        return lambda value: value if type(value) is str and value.isascii() else _SLOW
-    if kind is Kind.BOOL:
-        return lambda value: value if value is True or value is False else _SLOW
-    names = parse.names
-    if names is not None:  # enums
-        return lambda value: names.get(value, _SLOW) if type(value) is str else _SLOW
-    if kind is Kind.DOUBLE:
-        return lambda value: value if type(value) is float and value - value == 0.0 else _SLOW
+        return _string(attr, parse)
     if kind in INT_RANGES:
-        return _integer_fast_path(*INT_RANGES[kind])
-    return lambda _value: _SLOW
+        return _integer(attr, parse, *INT_RANGES[kind])
+    if parse.names is not None:
+        return _enum(attr, parse, parse.names)
+    if kind is Kind.BOOL:
+        return _boolean(attr, parse)
+    if kind is Kind.DOUBLE:
+        return _double(attr, parse)
+    return lambda message, value, _depth: _assign(message, attr, parse, value)
 
 
-def _integer_fast_path(low: int, high: int) -> Callable[[Any], Any]:
-    def fast(value: Any) -> Any:
+# One closure per common kind, with the check inline: a call less per field.
+
+
+def _string(attr: str, parse: Parser) -> Setter:
+    def set_string(message: Message, value: Any, _depth: int) -> None:
+        if type(value) is str and value.isascii():
+            setattr(message, attr, value)
+        else:
+            _assign(message, attr, parse, value)
+
+    return set_string
+
+
+def _integer(attr: str, parse: Parser, low: int, high: int) -> Setter:
+    def set_integer(message: Message, value: Any, _depth: int) -> None:
         if type(value) is str:  # 64-bit integers arrive as strings
             digits = value[1:] if value[:1] == "-" else value
-            if not (digits.isdecimal() and digits.isascii()):
-                return _SLOW
-            value = int(value)
-        elif type(value) is not int:
-            return _SLOW
-        return value if low <= value <= high else _SLOW
+            if digits.isdecimal() and digits.isascii() and low <= int(value) <= high:
+                setattr(message, attr, int(value))
+                return
+        elif type(value) is int and low <= value <= high:
+            setattr(message, attr, value)
+            return
+        _assign(message, attr, parse, value)
 
-    return fast
+    return set_integer
+
+
+def _enum(attr: str, parse: Parser, names: Mapping[str, int]) -> Setter:
+    def set_enum(message: Message, value: Any, _depth: int) -> None:
+        number = names.get(value) if type(value) is str else None
+        if number is None:
+            _assign(message, attr, parse, value)
+        else:
+            setattr(message, attr, number)
+
+    return set_enum
+
+
+def _boolean(attr: str, parse: Parser) -> Setter:
+    def set_boolean(message: Message, value: Any, _depth: int) -> None:
+        if value is True or value is False:
+            setattr(message, attr, value)
+        else:
+            _assign(message, attr, parse, value)
+
+    return set_boolean
+
+
+def _double(attr: str, parse: Parser) -> Setter:
+    def set_double(message: Message, value: Any, _depth: int) -> None:
+        if type(value) is float and value - value == 0.0:  # finite
+            setattr(message, attr, value)
+        else:
+            _assign(message, attr, parse, value)
+
+    return set_double
 
 
 def _assign(message: Message, attr: str, parse: Parser, value: Any) -> None:
@@ -123,8 +150,6 @@ def _repeated_scalar(attr: str, parse: Parser, *, skip_unknown: bool) -> Setter:
         message.ClearField(attr)
         if not isinstance(value, list | tuple):
             raise expected("a JSON array", value)
-        if not value:
-            return
         container = getattr(message, attr)
         try:
             container.extend([convert(item) for item in value])
@@ -157,8 +182,6 @@ def _repeated_message(attr: str, decode: MessageDecode, *, null_elements: bool) 
         message.ClearField(attr)
         if not isinstance(value, list | tuple):
             raise expected("a JSON array", value)
-        if not value:
-            return
         container = getattr(message, attr)
         problems: Problems | None = None
         for index, item in enumerate(value):
@@ -205,8 +228,6 @@ def _map(attr: str, key: Parser, put: Put, *, skip_unknown: bool) -> Setter:
         message.ClearField(attr)
         if not isinstance(item, dict):
             raise expected(f"a JSON object (a map with {key.kind.value} keys)", item)
-        if not item:
-            return
         container = getattr(message, attr)
         problems: Problems | None = None
         for raw_key, entry in item.items():
