@@ -414,6 +414,8 @@ def test_extendable_types_are_decoded_and_encoded_by_json_format(
     assert codec.encode(ours)["retention"] == "RETENTION_RUNTIME"
     error = violations(codec, registry, {"deprecated": "yes"}, name=name)
     assert "deprecated" in error.violations[0].description
+    error = violations(codec, registry, 5, name=name)
+    assert error.violations[0].description.startswith("TypeError: ")
 
 
 def test_an_any_can_hold_an_extendable_type(codec: JsonCodec, registry: Registry) -> None:

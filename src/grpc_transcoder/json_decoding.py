@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf import descriptor_pool, json_format
+from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
@@ -109,6 +109,9 @@ class Decoders:
 
     def json_format(self, message: Message, value: Any, depth: int) -> None:
         """Decode with json_format (for what the tables do not cover), at the same depth."""
+        # Imported here: only rare inputs need it, and it costs milliseconds at cold start.
+        from google.protobuf import json_format  # noqa: PLC0415
+
         try:
             json_format.ParseDict(
                 value,
@@ -118,7 +121,10 @@ class Decoders:
                 max_recursion_depth=MAX_DEPTH + 1 - depth,
             )
         except Exception as exc:  # noqa: BLE001 - json_format lets TypeError, KeyError... escape
-            raise invalid(_json_format_reason(exc)) from None
+            reason = str(exc).replace("\n", " ")
+            if not isinstance(exc, json_format.ParseError):
+                reason = f"{type(exc).__name__}: {reason}"
+            raise invalid(reason) from None
 
     def _regular(self, descriptor: Descriptor) -> MessageDecode:
         table = self.table(descriptor)
@@ -151,11 +157,6 @@ def _late_bound(cell: list[MessageDecode]) -> MessageDecode:
         cell[0](message, value, depth)
 
     return decode
-
-
-def _json_format_reason(exc: Exception) -> str:
-    text = str(exc).replace("\n", " ")
-    return text if isinstance(exc, json_format.ParseError) else f"{type(exc).__name__}: {text}"
 
 
 def decode_fields(table: FieldTable, message: Message, value: dict[Any, Any], depth: int) -> None:

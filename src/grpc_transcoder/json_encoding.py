@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf import descriptor_pool, json_format
+from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 
@@ -90,6 +90,9 @@ class Encoders:
 
     def json_format(self, message: Message) -> Any:
         """json_format's own result, for what the plans do not cover (proto2 extensions)."""
+        # Imported here: only rare types need it, and it costs milliseconds at cold start.
+        from google.protobuf import json_format  # noqa: PLC0415
+
         return json_format.MessageToDict(
             message,
             always_print_fields_with_no_presence=not self.style.omit_unpopulated,
