@@ -66,9 +66,9 @@ CODEC_TARGET = 4.0
 def codec(quick: bool) -> str:
     from benchmarks import codec as codec_bench
 
-    results = codec_bench.run(20 if quick else 2000)
+    results = codec_bench.run(20 if quick else 400)
     rows = [
-        "### Codec: the project's JSON codec vs protobuf json_format (µs per message, best of 5)",
+        "### Codec: the project's JSON codec vs protobuf json_format (µs per message, best of alternating rounds)",
         "",
         "| message | operation | codec | json_format | speedup |",
         "| --- | --- | ---: | ---: | ---: |",

@@ -102,7 +102,7 @@ def _invoke(
 ) -> Callable[[], object]:
     from grpc_transcoder_tools.local_server import LambdaContext
 
-    context = LambdaContext(timeout_ms=30_000)
+    context = LambdaContext(timeout_ms=3_600_000)  # one context for the whole run
 
     def call() -> object:
         response = handler(event, context)

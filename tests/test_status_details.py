@@ -211,3 +211,19 @@ def test_status_decoder_without_details(registry: Registry) -> None:
     rich = decoder.decode((("grpc-status-details-bin", _rich_status_bytes(registry)),))
     assert rich is not None
     assert (rich.message, rich.details) == ("from the status", ())
+
+
+def test_a_detail_without_a_json_form_keeps_its_bytes(registry: Registry) -> None:
+    """A detail holding an Any of a type the descriptors lack cannot be printed as JSON; the
+    error answer must survive it, with that detail as base64."""
+    decoder = StatusDecoder(registry, JsonCodec(registry.pool, JsonOptions()))
+    kinds: Any = registry.new_message("library.v1.Kinds")
+    kinds.w_any.type_url = "type.googleapis.com/acme.Unknown"
+    kinds.w_any.value = b"\x08\x01"
+    detail: Any = registry.new_message("google.protobuf.Any")
+    detail.Pack(kinds)
+    rendered = decoder.render(detail)
+    assert rendered == {
+        "@type": "type.googleapis.com/library.v1.Kinds",
+        "value": base64.b64encode(detail.value).decode("ascii"),
+    }

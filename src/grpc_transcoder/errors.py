@@ -8,7 +8,9 @@ Exception hierarchy::
     ├── MethodNotAllowedError       the path exists under other HTTP methods (405 + Allow)
     ├── RequestError                the request cannot be decoded (400, 413, 415)
     ├── BackendError                the backend answered with a non-OK status
-    └── NoBackendError              no backend configured for the service (503)
+    ├── NoBackendError              no backend configured for the service (503)
+    ├── json_codec.JsonEncodeError  a message has no proto3 JSON form (500, INTERNAL)
+    └── hooks.HookError             a user hook refused the call with a code of its choice
 
     ConfigurationError              bad settings or descriptors, found at cold start
     └── DescriptorError             every problem found in one pass over the descriptor sets

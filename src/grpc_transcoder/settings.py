@@ -317,7 +317,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "CHANNEL_IDLE_SECONDS",
         _number,
-        "A channel idle for longer is replaced by a fresh connection before the next call (load balancers drop idle connections after 350 s).",
+        "A channel idle for longer is replaced by a fresh connection before the next call (load balancers drop idle connections after 350 s); 0 turns it off.",
     ),
     Setting(
         "KEEPALIVE_TIME_MS",

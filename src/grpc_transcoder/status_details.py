@@ -18,7 +18,7 @@ from google.protobuf.message import DecodeError, Message
 
 from grpc_transcoder.descriptors import Registry
 from grpc_transcoder.errors import JsonObject
-from grpc_transcoder.json_codec import JsonCodec
+from grpc_transcoder.json_codec import JsonCodec, JsonEncodeError
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,14 @@ class StatusDecoder:
         message = self._unpack(type_url, detail.value)
         if message is None:
             return {"@type": type_url, "value": base64.b64encode(detail.value).decode("ascii")}
-        value = self._codec.encode(message)
+        try:
+            value = self._codec.encode(message)
+        except JsonEncodeError as exc:
+            # e.g. an Any inside the detail whose type is not loaded: keep the detail, as bytes.
+            logger.warning(
+                "error detail %r has no JSON form (%s); rendered as base64", type_url, exc
+            )
+            return {"@type": type_url, "value": base64.b64encode(detail.value).decode("ascii")}
         # Well-known types with a non-object JSON form (Duration, wrappers...) nest as "value".
         return (
             {"@type": type_url, **value}

@@ -1,0 +1,37 @@
+"""The benchmark command runs end to end on tiny counts (no timing is asserted here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_the_benchmark_command_prints_every_section() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "warm,cold,codec,routing"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for heading in ("### Warm overhead", "### Cold start", "### Codec", "### Routing"):
+        assert heading in done.stdout, done.stdout
+    assert "| GET /v1/shelves/fiction" in done.stdout
+    assert "| example set |" in done.stdout
+
+
+def test_an_unknown_section_is_refused() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--only", "nonsense"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "unknown sections: nonsense" in done.stderr
