@@ -31,6 +31,19 @@ class _Context:
         return int((self._deadline - time.monotonic()) * 1000)
 
 
+def _peak_rss_kb() -> int:
+    """This process's peak RSS in KiB (VmHWM). Not `ru_maxrss`: on Linux that survives exec and
+    reports the parent's size when the parent was the larger process."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def _third_party() -> list[str]:
     return [
         name
@@ -45,7 +58,7 @@ def _serve(payload: dict[str, Any]) -> dict[str, Any]:
     events = payload["events"]
     first = handler(events[0], _Context())
     elapsed = (time.perf_counter() - START) * 1000
-    cold_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cold_rss = _peak_rss_kb()
     statuses = [first["statusCode"]]
     for _ in range(payload.get("repeat", 0)):
         statuses.extend(handler(event, _Context())["statusCode"] for event in events)
@@ -73,7 +86,7 @@ def _imports(payload: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     payload = json.loads(sys.stdin.read())
     result = _imports(payload) if sys.argv[1] == "imports" else _serve(payload)
-    result["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result["peak_rss_kb"] = _peak_rss_kb()
     print(json.dumps(result))
 
 
