@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from grpc_transcoder import tracing
 from grpc_transcoder.errors import Code, TranscoderError, code_name
 
 if TYPE_CHECKING:
@@ -149,7 +148,7 @@ class RequestLog:
         self._stage = Stage.DECODE
         self.request = request
         self.cold_start = cold_start
-        self.trace = tracing.from_request(request.headers)
+        self.trace = request.trace
         self.route = ""
         self.grpc_method = ""
         self.version = ""

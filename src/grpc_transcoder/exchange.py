@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from grpc_transcoder import tracing
+
 JSON_CONTENT_TYPE = "application/json"
 
 
@@ -31,6 +33,11 @@ class HttpRequest:
     source_ip: str = ""
     event: Mapping[str, Any] = field(default_factory=dict)
     context: Any = None
+    # Read once from the headers: the access log and the backend metadata both use it.
+    trace: tracing.TraceContext = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "trace", tracing.from_request(self.headers))
 
     @property
     def content_type(self) -> str:

@@ -16,7 +16,6 @@ from typing import Any
 
 import orjson
 
-from grpc_transcoder import tracing
 from grpc_transcoder.errors import ConfigurationError
 from grpc_transcoder.exchange import HttpRequest
 
@@ -128,7 +127,7 @@ class MetadataPolicy:
             yield FORWARDED_HOST, headers["host"]
         if request.request_id:
             yield REQUEST_ID, request.request_id
-        yield from tracing.from_request(headers).metadata()
+        yield from request.trace.metadata()
         yield from self._identity(request.event)
 
     def _identity(self, event: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
