@@ -98,6 +98,16 @@ def library_handler(make_library_handler: Callable[..., Handler]) -> Handler:
     return make_library_handler()
 
 
+@pytest.fixture(scope="session")
+def stock(registry: Registry) -> Iterator[Any]:
+    """A second backend serving a service the example descriptors do not contain."""
+    from tests import generic_backend
+
+    running = generic_backend.start(registry)
+    yield running
+    running.stop()
+
+
 @pytest.fixture
 def context() -> LambdaContext:
     return LambdaContext(timeout_ms=10_000)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -171,13 +171,6 @@ def test_details_that_do_not_parse_are_left_out_of_the_trailer(
 
 
 # -- round trips through the handler ---------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def stock(registry: Registry) -> Iterator[generic_backend.RunningGeneric]:
-    running = generic_backend.start(registry)
-    yield running
-    running.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -29,13 +29,6 @@ STOCK = f"/{generic_backend.SERVICE}"
 DOWN = "127.0.0.1:1"  # nothing listens on port 1
 EVERY_SOURCE = [pytest.param(source, id=source.value) for source in Source]
 MakeHandler = Callable[..., Handler]
-
-
-@pytest.fixture(scope="module")
-def stock(registry: Registry) -> Iterator[generic_backend.RunningGeneric]:
-    running = generic_backend.start(registry)
-    yield running
-    running.stop()
 
 
 @pytest.fixture
