@@ -2,30 +2,28 @@
 
 Input: a message. Output: its JSON value (dicts, lists, strings, numbers), equal to what
 json_format.MessageToDict returns with the same options. Each message type is compiled once, on
-first use, into a table from field to (key, converter); encoding walks `ListFields()` (the
-populated fields, as json_format does) and then adds the zero values of unpopulated fields
-without presence unless they are omitted.
+first use, into a plan per field (JSON key, converter, presence) and from those into a
+straight-line function (`json_encoder_source`); well-known types have encoders of their own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 
 from grpc_transcoder import json_scalars, json_wellknown
+from grpc_transcoder.json_encoder_source import FieldPlan, compile_encoder
 from grpc_transcoder.json_problems import show
 from grpc_transcoder.json_scalars import Convert
 from grpc_transcoder.json_wellknown import Encode, TypeUrls
 
-Table = dict[FieldDescriptor, tuple[str, Convert | None]]  # field -> (JSON key, converter)
 # What printing raises where json_format fails too (UnknownTypeError is a LookupError).
 ENCODE_FAILURES = (ValueError, TypeError, LookupError, OverflowError, DecodeError)
-_LIST: Any = object()  # the zero of a repeated field: a fresh [] each time
-_MAP: Any = object()  # the zero of a map field: a fresh {} each time
+_FLOATING = frozenset({FieldDescriptor.CPPTYPE_DOUBLE, FieldDescriptor.CPPTYPE_FLOAT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +75,7 @@ class Encoders:
 
     def _field_encoder(self, field: FieldDescriptor) -> Encode:
         attr = field.name
-        convert, _ = self._field(field)
+        convert = self._field(field)
         presence = field.has_presence
 
         def encode(message: Message) -> Any:
@@ -104,28 +102,32 @@ class Encoders:
     def _regular(self, descriptor: Descriptor) -> Encode:
         if descriptor.is_extendable:  # set extensions print as "[full.name]" keys
             return self.json_format
-        table: Table = {}
-        zeros: dict[str, Any] = {}
-        for field in descriptor.fields:
-            key = field.name if self.style.proto_names else field.json_name
-            convert, zero = self._field(field)
-            table[field] = (key, convert)
-            if not field.has_presence and not self.style.omit_unpopulated:
-                zeros[key] = zero
-        return _encoder(table, zeros)
+        plans = [self._plan(field) for field in descriptor.fields]
+        return compile_encoder(
+            descriptor.full_name, plans, omit_unpopulated=self.style.omit_unpopulated
+        )
 
-    def _field(self, field: FieldDescriptor) -> tuple[Convert | None, Any]:
-        """The converter of a field's value (container) and the JSON of its zero value."""
-        entry = field.message_type
-        if entry is not None and entry.GetOptions().map_entry:
-            return self._map_printer(entry), _MAP
+    def _plan(self, field: FieldDescriptor) -> FieldPlan:
+        oneof = field.containing_oneof
+        return FieldPlan(
+            attr=field.name,
+            key=field.name if self.style.proto_names else field.json_name,
+            convert=self._field(field) if _is_map(field) else self._value(field),
+            repeated=field.is_repeated,
+            is_map=_is_map(field),
+            presence=field.has_presence,
+            oneof=None if oneof is None else oneof.name,
+            signed_zero=field.cpp_type in _FLOATING and not field.is_repeated,
+        )
+
+    def _field(self, field: FieldDescriptor) -> Convert | None:
+        """The converter of a field's value: the whole container for repeated and map fields."""
+        if _is_map(field):
+            return self._map_printer(cast(Descriptor, field.message_type))
         convert = self._value(field)
         if field.is_repeated:
-            return (list if convert is None else _each(convert)), _LIST
-        if field.has_presence:
-            return convert, None
-        zero = field.default_value
-        return convert, zero if convert is None else convert(zero)
+            return list if convert is None else _each(convert)
+        return convert
 
     def _value(self, field: FieldDescriptor) -> Convert | None:
         if field.message_type is not None:
@@ -161,43 +163,13 @@ def _late_bound(cell: list[Encode]) -> Encode:
     return encode
 
 
+def _is_map(field: FieldDescriptor) -> bool:
+    entry = field.message_type
+    return entry is not None and bool(entry.GetOptions().map_entry)
+
+
 def _each(convert: Convert) -> Convert:
     return lambda values: list(map(convert, values))
-
-
-def _encoder(table: Table, zeros: dict[str, Any]) -> Encode:
-    """Populated fields from ListFields over a copy of the zero values of the others.
-
-    Starting from the zeros keeps the declaration order of fields without presence; the
-    empty containers among them are replaced by fresh ones at the end. (Every listed field is
-    in the table: only extendable types, which json_format prints, can hold extensions.)
-    """
-    containers = tuple(key for key, zero in zeros.items() if zero is _LIST or zero is _MAP)
-    if not containers:
-
-        def encode_flat(message: Message) -> Any:
-            js = zeros.copy()
-            for field, value in message.ListFields():
-                key, convert = table[field]
-                js[key] = value if convert is None else convert(value)
-            return js
-
-        return encode_flat
-
-    def encode(message: Message) -> Any:
-        js = zeros.copy()
-        for field, value in message.ListFields():
-            key, convert = table[field]
-            js[key] = value if convert is None else convert(value)
-        for key in containers:
-            zero = js[key]
-            if zero is _LIST:
-                js[key] = []
-            elif zero is _MAP:
-                js[key] = {}
-        return js
-
-    return encode
 
 
 def locate_failure(encoders: Encoders, message: Message, exc: Exception) -> tuple[str, Exception]:

@@ -161,10 +161,23 @@ def format_field_mask(message: Any) -> str:
 
     Paths protobuf cannot convert (uppercase, `a__b`, a trailing `_`) make it raise ValueError.
     """
+    try:  # paths repeat (a few field names per API): convert each one once
+        return ",".join(map(_camel_of, message.paths))
+    except KeyError:
+        pass
     paths: list[str] = list(message.paths)
-    if all(_SNAKE_CASE_PATH.fullmatch(path) for path in paths):
-        return ",".join(_camel(path) for path in paths)
-    return str(message.ToJsonString())
+    if not all(_SNAKE_CASE_PATH.fullmatch(path) for path in paths):
+        return str(message.ToJsonString())
+    if len(_CAMEL_PATHS) + len(paths) > _MAX_PATHS:
+        _CAMEL_PATHS.clear()
+    for path in paths:
+        _CAMEL_PATHS[path] = _camel(path)
+    return ",".join(map(_camel_of, paths))
+
+
+_CAMEL_PATHS: dict[str, str] = {}  # snake_case path -> lowerCamelCase, for valid paths only
+_camel_of = _CAMEL_PATHS.__getitem__
+_MAX_PATHS = 4096
 
 
 def _camel(path: str) -> str:
