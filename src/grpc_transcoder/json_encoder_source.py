@@ -32,12 +32,14 @@ class FieldPlan:
     - `convert`: for singular fields and map fields, value -> JSON (a map's converter takes the
       whole container); for repeated fields, element -> JSON. None: the value is its own JSON.
     - `oneof`: the name of the containing oneof (proto3 `optional` fields have one too).
+    - `unwrap`: a wrapper message field, printed as its `value` (`convert` converts that).
     - `signed_zero`: a float field, whose -0.0 is populated although it is falsy.
     """
 
     attr: str
     key: str
     convert: Convert | None
+    unwrap: bool = False
     repeated: bool = False
     is_map: bool = False
     presence: bool = False
@@ -83,9 +85,13 @@ class _Source:
         self.converters = 0
         self.display: list[str] = []  # "key": value entries of the initial dict
         self.statements: list[str] = []
+        self.presence_tests = 0
 
     def text(self) -> str:
-        lines = ["def encode(m):", "    js = {" + ", ".join(self.display) + "}"]
+        lines = ["def encode(m):"]
+        if self.presence_tests:  # a method lookup on a upb message costs more than the call
+            lines.append("    has = m.HasField")
+        lines.append("    js = {" + ", ".join(self.display) + "}")
         lines += self.statements
         lines.append("    return js")
         return "\n".join(lines) + "\n"
@@ -95,7 +101,8 @@ class _Source:
         if first.oneof is not None and len(group) > 1:
             self._oneof(first.oneof, group)
         elif first.presence:
-            self.statements.append(f"    if m.HasField({first.attr!r}):")
+            self.presence_tests += 1
+            self.statements.append(f"    if has({first.attr!r}):")
             self.statements.append(f"        {self._store(first, _read(first))}")
         elif not self.omit_unpopulated:
             self.display.append(f"{first.key!r}: {self._value(first, _read(first))}")
@@ -141,8 +148,10 @@ class _Source:
 def _read(field: FieldPlan) -> str:
     attr = field.attr
     if attr.isidentifier() and attr.isascii() and not keyword.iskeyword(attr):
-        return f"m.{attr}"
-    return f"getattr(m, {attr!r})"
+        read = f"m.{attr}"
+    else:
+        read = f"getattr(m, {attr!r})"
+    return f"{read}.value" if field.unwrap else read
 
 
 def _enum_names(convert: Convert) -> EnumNames | None:

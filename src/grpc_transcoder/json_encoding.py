@@ -109,10 +109,18 @@ class Encoders:
 
     def _plan(self, field: FieldDescriptor) -> FieldPlan:
         oneof = field.containing_oneof
+        entry = field.message_type
+        # A singular wrapper prints as its value: read `.value` in place, without a call.
+        unwrap = entry is not None and not field.is_repeated and json_wellknown.is_wrapper(entry)
+        if unwrap:
+            convert = self._value(cast(Descriptor, entry).fields_by_name["value"])
+        else:
+            convert = self._field(field) if _is_map(field) else self._value(field)
         return FieldPlan(
             attr=field.name,
             key=field.name if self.style.proto_names else field.json_name,
-            convert=self._field(field) if _is_map(field) else self._value(field),
+            convert=convert,
+            unwrap=unwrap,
             repeated=field.is_repeated,
             is_map=_is_map(field),
             presence=field.has_presence,
@@ -142,6 +150,9 @@ class Encoders:
 def _map_printer(print_key: Convert | None, convert: Convert | None) -> Convert:
     # Map containers have no C-level items(): iterate the keys and index. Loops rather than
     # comprehensions: a comprehension is a function call of its own in Python 3.11.
+    if print_key is None and convert is None:  # map<string, string>, the most common kind
+        return _copy_map
+
     def print_map(values: Any) -> dict[Any, Any]:
         printed = {}
         for key in values:
@@ -152,6 +163,13 @@ def _map_printer(print_key: Convert | None, convert: Convert | None) -> Convert:
         return printed
 
     return print_map
+
+
+def _copy_map(values: Any) -> dict[Any, Any]:
+    printed = {}
+    for key in values:
+        printed[key] = values[key]
+    return printed
 
 
 def _late_bound(cell: list[Encode]) -> Encode:

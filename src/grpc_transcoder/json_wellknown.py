@@ -85,6 +85,10 @@ def encoder(source: Source, descriptor: Descriptor) -> Encode | None:
         return lambda message: convert(message.value)  # type: ignore[attr-defined]
     if descriptor.full_name == ANY:
         return _any_encoder(source)
+    if descriptor.full_name in _JSON_VALUES:
+        value_type = descriptor.file.message_types_by_name["Value"]
+        value_class = message_factory.GetMessageClass(value_type)
+        return _json_value_encoders(value_class)[descriptor.full_name]
     return _ENCODERS.get(descriptor.full_name)
 
 
@@ -92,40 +96,55 @@ def _value_of(message: Any) -> Any:
     return message.value
 
 
-# Struct, Value and ListValue print the same under every option. As module functions they call
-# each other directly, where compiled closures would need a late-bound hop for the recursion.
+def _json_value_encoders(value_class: Any) -> dict[str, Encode]:
+    """Encoders of Struct, Value and ListValue, which print the same under every option.
+
+    They call each other directly, where compiled encoders would need a late-bound hop for the
+    recursion, and share the Value class's own unbound WhichOneof: on a upb message, looking
+    the method up costs more than calling it.
+    """
+    which = value_class.WhichOneof
+
+    def encode_struct(message: Any) -> dict[str, Any]:
+        fields = message.fields  # map containers have no C-level items(): index by key
+        printed = {}
+        for key in fields:  # a loop, not a comprehension: no extra call in Python 3.11
+            value = fields[key]
+            kind = which(value, "kind")
+            # Strings and booleans inline: they are most values, and a call costs as much.
+            printed[key] = getattr(value, kind) if kind in _PLAIN else encode_kind(value, kind)
+        return printed
+
+    def encode_list(message: Any) -> list[Any]:
+        printed = []
+        for value in message.values:
+            kind = which(value, "kind")
+            printed.append(getattr(value, kind) if kind in _PLAIN else encode_kind(value, kind))
+        return printed
+
+    def encode_value(message: Any) -> Any:
+        kind = which(message, "kind")
+        return getattr(message, kind) if kind in _PLAIN else encode_kind(message, kind)
+
+    def encode_kind(message: Any, kind: str | None) -> Any:
+        if kind == "number_value":
+            number: float = message.number_value
+            if number - number != 0.0:
+                raise ValueError(
+                    f"a Value cannot hold {number} in JSON: it would read back as a string"
+                )
+            return number
+        if kind == "struct_value":
+            return encode_struct(message.struct_value)
+        if kind == "list_value":
+            return encode_list(message.list_value)
+        return None  # null_value, or nothing set
+
+    return {STRUCT: encode_struct, VALUE: encode_value, LIST_VALUE: encode_list}
 
 
-def encode_struct(message: Any) -> dict[str, Any]:
-    fields = message.fields  # map containers have no C-level items(): index by key
-    printed = {}
-    for key in fields:  # a loop, not a comprehension: no extra call in Python 3.11
-        printed[key] = encode_value(fields[key])
-    return printed
-
-
-def encode_list(message: Any) -> list[Any]:
-    return list(map(encode_value, message.values))
-
-
-def encode_value(message: Any) -> Any:
-    kind = message.WhichOneof("kind")
-    if kind == "string_value":
-        return message.string_value
-    if kind == "number_value":
-        number: float = message.number_value
-        if number - number != 0.0:
-            raise ValueError(
-                f"a Value cannot hold {number} in JSON: it would read back as a string"
-            )
-        return number
-    if kind == "bool_value":
-        return message.bool_value
-    if kind == "struct_value":
-        return encode_struct(message.struct_value)
-    if kind == "list_value":
-        return encode_list(message.list_value)
-    return None  # null_value, or nothing set
+_PLAIN = frozenset({"string_value", "bool_value"})
+_JSON_VALUES = frozenset({STRUCT, VALUE, LIST_VALUE})
 
 
 def _any_encoder(source: Source) -> Encode:
@@ -147,9 +166,6 @@ def _any_encoder(source: Source) -> Encode:
 
 
 _ENCODERS: dict[str, Encode] = {
-    STRUCT: encode_struct,
-    VALUE: encode_value,
-    LIST_VALUE: encode_list,
     TIMESTAMP: json_wellknown_text.format_timestamp,
     DURATION: json_wellknown_text.format_duration,
     FIELD_MASK: json_wellknown_text.format_field_mask,
