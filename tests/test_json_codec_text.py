@@ -207,8 +207,20 @@ def test_timestamp_text_edges(registry: Registry, seconds: int, expected: str) -
 def test_the_date_caches_are_bounded(registry: Registry) -> None:
     message = _protobuf(registry, "Timestamp")
     for day in range(json_wellknown_text._MAX_DATES + 5):
-        message.seconds = day * 86400
+        message.seconds = day * 86400 + 61
         text = json_wellknown_text.format_timestamp(message)
-        assert json_wellknown_text.parse_timestamp(text) == (day * 86400, 0)
-    assert len(json_wellknown_text._DATES) <= json_wellknown_text._MAX_DATES
+        assert json_wellknown_text.parse_timestamp(text) == (day * 86400 + 61, 0)
+    assert len(json_wellknown_text._MINUTES) <= json_wellknown_text._MAX_MINUTES
     assert len(json_wellknown_text._DAY_NUMBERS) <= json_wellknown_text._MAX_DATES
+
+
+def test_a_cached_minute_still_checks_the_nanos(registry: Registry) -> None:
+    message = _protobuf(registry, "Timestamp")
+    message.seconds = 1_700_000_000
+    assert json_wellknown_text.format_timestamp(message) == "2023-11-14T22:13:20Z"
+    for nanos, text in ((1, ".000000001"), (21_000, ".000021"), (999_000_000, ".999")):
+        message.nanos = nanos
+        assert json_wellknown_text.format_timestamp(message) == f"2023-11-14T22:13:20{text}Z"
+    message.nanos = -1
+    with pytest.raises(ValueError, match="out of range"):
+        json_wellknown_text.format_timestamp(message)

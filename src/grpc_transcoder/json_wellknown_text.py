@@ -28,28 +28,38 @@ def format_timestamp(message: Any) -> str:
     """
     seconds: int = message.seconds
     nanos: int = message.nanos
-    if not TIMESTAMP_MIN <= seconds <= TIMESTAMP_MAX or not 0 <= nanos < NANOS:
-        raise ValueError(f"Timestamp out of range: seconds {seconds}, nanos {nanos}")
-    days = seconds // _DAY
-    rest = seconds - days * _DAY
-    text = (_DATES.get(days) or _date(days)) + _CLOCK[rest // 60] + _SECONDS[rest % 60]
-    return text + _fraction(nanos) + "Z" if nanos else text + "Z"
+    # A known minute is a valid one: the range starts and ends on whole minutes.
+    text = _MINUTES.get(seconds // 60) or _minute(seconds, nanos)
+    if not nanos:
+        return text + _SECONDS_Z[seconds % 60]
+    if not 0 < nanos < NANOS:
+        raise _timestamp_error(seconds, nanos)
+    return text + _SECONDS[seconds % 60] + _fraction(nanos) + "Z"
 
 
-# Texts of recent days and of every minute and second of a day: formatting is the hot part.
-_DATES: dict[int, str] = {}
-_MAX_DATES = 4096
+# The texts of recent minutes ("2024-05-01T10:20:"), and of every minute and second of a day:
+# formatting is the hot part.
+_MINUTES: dict[int, str] = {}
+_MAX_MINUTES = 2048
 _CLOCK = tuple(f"{minute // 60:02d}:{minute % 60:02d}:" for minute in range(1440))
 _SECONDS = tuple(f"{second:02d}" for second in range(60))
+_SECONDS_Z = tuple(f"{second:02d}Z" for second in range(60))
 
 
-def _date(days: int) -> str:
+def _minute(seconds: int, nanos: int) -> str:
+    if not TIMESTAMP_MIN <= seconds <= TIMESTAMP_MAX:
+        raise _timestamp_error(seconds, nanos)
+    days, rest = divmod(seconds, _DAY)
     date = datetime.date.fromordinal(_EPOCH_ORDINAL + days)
-    text = f"{date.year:04d}-{date.month:02d}-{date.day:02d}T"
-    if len(_DATES) >= _MAX_DATES:
-        _DATES.clear()
-    _DATES[days] = text
+    text = f"{date.year:04d}-{date.month:02d}-{date.day:02d}T{_CLOCK[rest // 60]}"
+    if len(_MINUTES) >= _MAX_MINUTES:
+        _MINUTES.clear()
+    _MINUTES[seconds // 60] = text
     return text
+
+
+def _timestamp_error(seconds: int, nanos: int) -> ValueError:
+    return ValueError(f"Timestamp out of range: seconds {seconds}, nanos {nanos}")
 
 
 def format_duration(message: Any) -> str:
@@ -58,20 +68,25 @@ def format_duration(message: Any) -> str:
     nanos: int = message.nanos
     if not -DURATION_MAX <= seconds <= DURATION_MAX or not -NANOS < nanos < NANOS:
         raise ValueError(f"Duration out of range: seconds {seconds}, nanos {nanos}")
-    if (nanos < 0 < seconds) or (seconds < 0 < nanos):
-        raise ValueError(f"Duration sign mismatch: seconds {seconds}, nanos {nanos}")
-    sign = "-" if seconds < 0 or nanos < 0 else ""
-    return f"{sign}{abs(seconds)}{_fraction(abs(nanos))}s"
+    if not nanos:
+        return f"{seconds}s"
+    if nanos > 0 and seconds >= 0:
+        return f"{seconds}{_fraction(nanos)}s"
+    if nanos < 0 and seconds <= 0:
+        return f"-{-seconds}{_fraction(-nanos)}s"
+    raise ValueError(f"Duration sign mismatch: seconds {seconds}, nanos {nanos}")
 
 
 def _fraction(nanos: int) -> str:
-    if nanos == 0:
-        return ""
+    """`.021`, `.000021`, `.000000021`: the digits of 0 < nanos < 1e9, in groups of three."""
     if nanos % 1_000_000 == 0:
-        return ".%03d" % (nanos // 1_000_000)  # noqa: UP031
+        return _MILLIS[nanos // 1_000_000]
     if nanos % 1_000 == 0:
         return ".%06d" % (nanos // 1_000)  # noqa: UP031
     return ".%09d" % nanos  # noqa: UP031
+
+
+_MILLIS = tuple(".%03d" % millis for millis in range(1000))  # noqa: UP031
 
 
 def parse_timestamp(value: str) -> tuple[int, int] | None:
@@ -111,6 +126,7 @@ def parse_timestamp(value: str) -> tuple[int, int] | None:
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _FRACTION_AND_OFFSET = re.compile(r"(?:\.([0-9]{0,9}))?(?:Z|([+-])([0-9]{2}):([0-9]{2}))")
 _DAY_NUMBERS: dict[str, int] = {}
+_MAX_DATES = 4096
 _MINUTE_OF_DAY = {f"T{m // 60:02d}:{m % 60:02d}:": m for m in range(1440)}
 _SECOND_OF_MINUTE = {f"{second:02d}": second for second in range(60)}
 
