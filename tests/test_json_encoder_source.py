@@ -1,8 +1,8 @@
 """Generated encoders on names and shapes the example API does not have.
 
 Field names that are Python keywords or that shadow the encoder's own locals, JSON names that
-would break out of a string literal, proto2 presence, a one-member oneof: every option
-combination prints exactly what json_format prints.
+would break out of a string literal, proto2 presence, a one-member oneof, a map whose keys and
+values both convert: every option combination prints exactly what json_format prints.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ OPTIONS = [
     JsonOptions(True, True, True, True),
 ]
 HOSTILE_JSON_NAME = "x'}; raise SystemExit #\\\"\n"
-_INT64, _STRING, _DOUBLE, _BOOL = 3, 9, 1, 8
+_INT64, _STRING, _DOUBLE, _BOOL, _MESSAGE = 3, 9, 1, 8, 11
 _OPTIONAL, _REPEATED = 1, 3
 
 
@@ -35,6 +35,13 @@ def _pool() -> descriptor_pool.DescriptorPool:
     odd.field.add(name="lonely", number=9, type=_DOUBLE, label=_OPTIONAL, oneof_index=0)
     odd.field.add(name="import", number=10, type=_INT64, label=_REPEATED)
     odd.field.add(name="level", number=11, type=_DOUBLE, label=_OPTIONAL)
+    entry = odd.nested_type.add(name="ScoresEntry")
+    entry.options.map_entry = True
+    entry.field.add(name="key", number=1, type=_INT64, label=_OPTIONAL)
+    entry.field.add(name="value", number=2, type=_DOUBLE, label=_OPTIONAL)
+    odd.field.add(
+        name="scores", number=12, type=_MESSAGE, label=_REPEATED, type_name=".odd.Odd.ScoresEntry"
+    )
     odd.field[7].json_name = HOSTILE_JSON_NAME
     odd.oneof_decl.add(name="only")
     legacy = descriptor_pb2.FileDescriptorProto(name="old.proto", package="old", syntax="proto2")
@@ -62,6 +69,12 @@ def _new(name: str, **fields: Any) -> Any:
     return message
 
 
+def _scored(scores: dict[int, float]) -> Any:
+    message = _new("odd.Odd")
+    message.scores.update(scores)
+    return message
+
+
 MESSAGES = {
     "odd-empty": lambda: _new("odd.Odd"),
     "odd-full": lambda: _new(
@@ -75,6 +88,7 @@ MESSAGES = {
         lonely=-0.0,
         level=-0.0,
     ),
+    "odd-scores": lambda: _scored({-(2**63): float("inf"), 0: -0.0, 7: 0.1}),
     "odd-zero-oneof": lambda: _new("odd.Odd", lonely=0.0),
     "old-empty": lambda: _new("old.Old"),
     "old-set-to-defaults": lambda: _new("old.Old", count=7, flag=False),

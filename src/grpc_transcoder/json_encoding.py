@@ -148,21 +148,44 @@ class Encoders:
 
 
 def _map_printer(print_key: Convert | None, convert: Convert | None) -> Convert:
-    # Map containers have no C-level items(): iterate the keys and index. Loops rather than
-    # comprehensions: a comprehension is a function call of its own in Python 3.11.
-    if print_key is None and convert is None:  # map<string, string>, the most common kind
-        return _copy_map
+    """Map container -> dict. One loop per shape: no per-entry test of what to convert.
 
-    def print_map(values: Any) -> dict[Any, Any]:
+    Map containers have no C-level items(): iterate the keys and index. Loops rather than
+    comprehensions: a comprehension is a function call of its own in Python 3.11.
+    """
+    if print_key is None:
+        return _copy_map if convert is None else _values_printer(convert)
+    return _keys_printer(print_key) if convert is None else _entries_printer(print_key, convert)
+
+
+def _values_printer(convert: Convert) -> Convert:
+    def print_values(values: Any) -> dict[Any, Any]:
         printed = {}
         for key in values:
-            value = values[key]
-            printed[key if print_key is None else print_key(key)] = (
-                value if convert is None else convert(value)
-            )
+            printed[key] = convert(values[key])
         return printed
 
-    return print_map
+    return print_values
+
+
+def _keys_printer(print_key: Convert) -> Convert:
+    def print_keys(values: Any) -> dict[Any, Any]:
+        printed = {}
+        for key in values:
+            printed[print_key(key)] = values[key]
+        return printed
+
+    return print_keys
+
+
+def _entries_printer(print_key: Convert, convert: Convert) -> Convert:
+    def print_entries(values: Any) -> dict[Any, Any]:
+        printed = {}
+        for key in values:
+            printed[print_key(key)] = convert(values[key])
+        return printed
+
+    return print_entries
 
 
 def _copy_map(values: Any) -> dict[Any, Any]:

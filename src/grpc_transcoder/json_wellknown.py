@@ -111,15 +111,25 @@ def _json_value_encoders(value_class: Any) -> dict[str, Encode]:
         for key in fields:  # a loop, not a comprehension: no extra call in Python 3.11
             value = fields[key]
             kind = which(value, "kind")
-            # Strings and booleans inline: they are most values, and a call costs as much.
-            printed[key] = getattr(value, kind) if kind in _PLAIN else encode_kind(value, kind)
+            # Scalars inline: they are most values, and a call costs as much as the rest.
+            if kind in _PLAIN:
+                printed[key] = getattr(value, kind)
+            elif kind == "number_value" and (number := value.number_value) - number == 0.0:
+                printed[key] = number
+            else:
+                printed[key] = encode_kind(value, kind)
         return printed
 
     def encode_list(message: Any) -> list[Any]:
         printed = []
         for value in message.values:
             kind = which(value, "kind")
-            printed.append(getattr(value, kind) if kind in _PLAIN else encode_kind(value, kind))
+            if kind in _PLAIN:
+                printed.append(getattr(value, kind))
+            elif kind == "number_value" and (number := value.number_value) - number == 0.0:
+                printed.append(number)
+            else:
+                printed.append(encode_kind(value, kind))
         return printed
 
     def encode_value(message: Any) -> Any:
