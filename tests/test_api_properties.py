@@ -8,7 +8,6 @@ operation, no shrinking, and short deadlines so slow calls end quickly.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import threading
 import urllib.request
@@ -83,16 +82,6 @@ OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations() if isinstanc
 assert len(OPERATIONS) == sum(len(item) for item in DOCUMENT["paths"].values())
 
 
-def _serve(server: LocalServer) -> None:
-    # Mangum runs the app on the thread's event loop; a new thread has none.
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        server.serve_forever()
-    finally:
-        loop.close()
-
-
 @pytest.fixture(scope="module")
 def api(registry: Registry) -> Iterator[str]:
     """The local server (the real handler) on port 0 with its own backend; its URL."""
@@ -101,7 +90,7 @@ def api(registry: Registry) -> Iterator[str]:
     server = LocalServer(
         ("127.0.0.1", 0), make_handler(runtime), timeout_ms=LAMBDA_TIMEOUT_MS, verbose=False
     )
-    thread = threading.Thread(target=_serve, args=(server,), daemon=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     with urllib.request.urlopen(server.url + OPENAPI_PATH, timeout=10) as answer:  # noqa: S310
         assert orjson.loads(answer.read()) == DOCUMENT

@@ -11,22 +11,22 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from mangum import Mangum
 from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
 from grpc_transcoder import access_log, cold_start, settings
 from grpc_transcoder.app import create_app
 from grpc_transcoder.errors import ConfigurationError, NotReadyError
+from grpc_transcoder.lambda_adapter import LambdaAdapter
 from grpc_transcoder.runtime import Runtime, Transcoder
 
 logger = logging.getLogger(__name__)
 
 
-def make_handler(runtime: Runtime) -> Mangum:
-    """Mangum around the app. `lifespan="off"`: Mangum would run it on every invocation."""
-    return Mangum(
+def make_handler(runtime: Runtime) -> LambdaAdapter:
+    """The app behind Mangum's event handlers (see `lambda_adapter`; no lifespan: cold-start
+    work happens at import)."""
+    return LambdaAdapter(
         create_app(runtime),
-        lifespan="off",
         # Replaces Mangum's defaults instead of extending them, hence the spread. Mangum
         # matches substrings: "+json" keeps application/problem+json and the like as text.
         # Any other type (an HttpBody's image/png...) goes out base64 with isBase64Encoded.
@@ -56,9 +56,9 @@ def _cold_start() -> Runtime:
 
 
 runtime = _cold_start()
-_mangum = make_handler(runtime)
+_adapter = make_handler(runtime)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The function's handler."""
-    return _mangum(event, context)
+    return _adapter(event, context)
