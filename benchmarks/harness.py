@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 
-PACKAGES = ("grpcio", "protobuf", "mangum", "starlette", "boto3", "orjson")
+PACKAGES = ("grpcio", "protobuf", "mangum", "starlette", "botocore", "orjson")
 
 
 @dataclass(frozen=True)

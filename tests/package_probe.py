@@ -3,7 +3,7 @@
 Started by tests/test_package.py with an interpreter of the runtime's version and nothing but the
 package and the standard library on sys.path. Imports the Lambda handler (its cold start reads
 TRANSCODER_* from the environment), answers one event, reads one S3 descriptor set through the
-packaged boto3, and writes what it saw as JSON to RESULT.
+packaged botocore, and writes what it saw as JSON to RESULT.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def prune(output: Path, *, botocore_services: frozenset[str] | None) -> None:
         shutil.rmtree(cache)
     if botocore_services is None:
         return
-    for models in (output / "botocore" / "data", output / "boto3" / "data"):
+    for models in (output / "botocore" / "data", output / "boto3" / "data"):  # boto3: if added
         if not models.is_dir():
             continue
         services = {path.name for path in models.iterdir() if path.is_dir()}
