@@ -110,7 +110,7 @@ class _Source:
             self.statements.append(f"    v = {_read(first)}")
             test = "v or _negative_zero(v)" if first.signed_zero else "v"
             self.statements.append(f"    if {test}:")
-            self.statements.append(f"        {self._store(first, 'v')}")
+            self.statements.append(f"        {self._store(first, 'v', populated=True)}")
 
     def _oneof(self, name: str, members: list[FieldPlan]) -> None:
         self.statements.append(f"    w = m.WhichOneof({name!r})")
@@ -119,17 +119,25 @@ class _Source:
             self.statements.append(f"    {branch} w == {member.attr!r}:")
             self.statements.append(f"        {self._store(member, _read(member))}")
 
-    def _store(self, field: FieldPlan, value: str) -> str:
-        return f"js[{field.key!r}] = {self._value(field, value)}"
+    def _store(self, field: FieldPlan, value: str, *, populated: bool = False) -> str:
+        return f"js[{field.key!r}] = {self._value(field, value, populated=populated)}"
 
-    def _value(self, field: FieldPlan, value: str) -> str:
-        """The expression printing `value`, the field's value (or container)."""
+    def _value(self, field: FieldPlan, value: str, *, populated: bool = False) -> str:
+        """The expression printing `value`, the field's value (or container).
+
+        An empty container is common, and calling a converter is not free: unless the caller
+        knows it is `populated`, a container is converted only when it is not empty.
+        """
         convert = field.convert
-        if field.is_map:  # an empty container is common, and calling a converter is not free
+        if field.is_map:
+            if populated:
+                return f"{self._global(convert)}({value})"
             return f"{self._global(convert)}(v) if (v := {value}) else {{}}"
         if field.repeated:
             if convert is None:
                 return f"{value}[:]"  # a plain list of the elements, at C speed
+            if populated:
+                return f"list(map({self._global(convert)}, {value}))"
             return f"list(map({self._global(convert)}, v)) if (v := {value}) else []"
         if convert is None:
             return value
