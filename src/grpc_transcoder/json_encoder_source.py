@@ -123,28 +123,30 @@ class _Source:
         return f"js[{field.key!r}] = {self._value(field, value, populated=populated)}"
 
     def _value(self, field: FieldPlan, value: str, *, populated: bool = False) -> str:
-        """The expression printing `value`, the field's value (or container).
-
-        An empty container is common, and calling a converter is not free: unless the caller
-        knows it is `populated`, a container is converted only when it is not empty.
-        """
-        convert = field.convert
-        if field.is_map:
-            if populated:
-                return f"{self._global(convert)}({value})"
-            return f"{self._global(convert)}(v) if (v := {value}) else {{}}"
+        """The expression printing `value`, the field's value (or container)."""
         if field.repeated:
-            if convert is None:
-                return f"{value}[:]"  # a plain list of the elements, at C speed
-            if populated:
-                return f"list(map({self._global(convert)}, {value}))"
-            return f"list(map({self._global(convert)}, v)) if (v := {value}) else []"
+            return self._container(field, value, populated=populated)
+        convert = field.convert
         if convert is None:
             return value
         names = _enum_names(convert)
         if names is not None:  # index the dict: no call for the common case
             return f"{self._global(names)}[{value}]"
         return f"{self._global(convert)}({value})"
+
+    def _container(self, field: FieldPlan, value: str, *, populated: bool) -> str:
+        """A map or list field. An empty container is common, and calling a converter is not
+        free: unless the caller knows it is `populated`, it is converted only when not empty."""
+        convert = field.convert
+        if convert is None and not field.is_map:
+            return f"{value}[:]"  # a plain list of the elements, at C speed
+        name = self._global(convert)
+        target = value if populated else "v"
+        printed = f"{name}({target})" if field.is_map else f"list(map({name}, {target}))"
+        if populated:
+            return printed
+        empty = "{}" if field.is_map else "[]"
+        return f"{printed} if (v := {value}) else {empty}"
 
     def _global(self, value: object) -> str:
         name = f"c{self.converters}"
