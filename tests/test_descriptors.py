@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 from google.api import annotations_pb2  # type: ignore[import-untyped]
@@ -228,6 +228,38 @@ def test_a_missing_import_names_the_file_and_the_import() -> None:
 def test_unreadable_sets_name_the_uri(data: bytes, problem: str) -> None:
     (found,) = problems_of(Blob("s3://bucket/broken.binpb", data))
     assert found.startswith(f"s3://bucket/broken.binpb: {problem}")
+
+
+def test_fields_a_tool_adds_to_the_set_are_skipped(library_blob: Blob) -> None:
+    # buf adds extensions to FileDescriptorSet (field 536000000 and up); protoc adds none.
+    extra = _varint(536000000 << 3 | 2) + _varint(3) + b"buf" + _varint(536000001 << 3) + b"\x07"
+    registry = descriptors.build([Blob("with-extensions.binpb", extra + library_blob.data + extra)])
+    assert registry.methods.keys() == descriptors.build([library_blob]).methods.keys()
+
+
+def _varint(value: int) -> bytes:
+    encoded = bytearray()
+    while value > 0x7F:
+        encoded.append(value & 0x7F | 0x80)
+        value >>= 7
+    encoded.append(value)
+    return bytes(encoded)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda data: data[:-3], id="truncated"),
+        pytest.param(lambda data: b"\x00\x01" + data, id="field-number-0"),
+        pytest.param(lambda data: b"\x0b" + data, id="group-wire-type"),
+        pytest.param(lambda data: data + b"\x0a\xff", id="unfinished-length"),
+    ],
+)
+def test_damaged_sets_are_not_read_in_part(
+    library_blob: Blob, damage: Callable[[bytes], bytes]
+) -> None:
+    (found,) = problems_of(Blob("s3://bucket/damaged.binpb", damage(library_blob.data)))
+    assert found.startswith("s3://bucket/damaged.binpb: not a serialized FileDescriptorSet (")
 
 
 def test_a_set_without_services_is_an_error() -> None:

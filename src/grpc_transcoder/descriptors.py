@@ -17,7 +17,7 @@ from google.protobuf.descriptor import Descriptor, MethodDescriptor, ServiceDesc
 from google.protobuf.message import Message
 
 from grpc_transcoder import descriptor_merge
-from grpc_transcoder.descriptor_merge import FileProto
+from grpc_transcoder.descriptor_merge import ServiceProto
 from grpc_transcoder.descriptor_source import Blob
 from grpc_transcoder.errors import DescriptorError
 
@@ -119,16 +119,16 @@ def version_of(blobs: Sequence[Blob]) -> str:
 
 def _user_services(
     merged: descriptor_merge.Merged, blobs: Sequence[Blob], problems: list[str]
-) -> tuple[list[tuple[str, FileProto]], list[str]]:
+) -> tuple[list[tuple[str, ServiceProto]], list[str]]:
     """(full name, file) of each service in the loaded user files, and notes on sets with none.
 
     Appends a problem when no set defines a service (there would be nothing to route), unless
     problems were already found (their files may hold the services).
     """
     services = [
-        (f"{file.proto.package}.{service.name}".lstrip("."), file.proto)
+        (f"{file.package}.{service.name}".lstrip("."), service)
         for file in merged.user_files
-        for service in file.proto.service
+        for service in file.services
     ]
     if not services and blobs and not problems:
         problems.append(
@@ -140,13 +140,12 @@ def _user_services(
 
 
 def _index_methods(
-    pool: descriptor_pool.DescriptorPool, services: Sequence[tuple[str, FileProto]]
+    pool: descriptor_pool.DescriptorPool, services: Sequence[tuple[str, ServiceProto]]
 ) -> dict[str, MethodInfo]:
     http = descriptor_merge.http_extension()
     methods: dict[str, MethodInfo] = {}
-    for service_name, file in services:
+    for service_name, proto in services:
         service: ServiceDescriptor = pool.FindServiceByName(service_name)
-        proto = next(s for s in file.service if s.name == service.name)
         for method, method_proto in zip(service.methods, proto.method, strict=True):
             info = _method_info(service_name, method, method_proto.options, http)
             methods[info.grpc_path] = info
