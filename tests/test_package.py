@@ -349,6 +349,32 @@ def test_prune_keeps_the_named_models_and_refuses_unknown_ones(tmp_path: Path) -
     assert relative_files(tmp_path) == {"botocore/data/s3/x.json", "botocore/data/e.json"}
 
 
+def test_prune_keeps_the_endpoints_of_the_named_services_only(tmp_path: Path) -> None:
+    endpoints = tmp_path / "botocore" / "data" / "endpoints.json"
+    for service in ("s3", "sts"):
+        (endpoints.parent / service).mkdir(parents=True)
+    partition = {"partition": "aws", "regions": {"us-east-1": {}}, "defaults": {"x": 1}}
+    endpoints.write_text(
+        json.dumps(
+            {
+                "version": 3,
+                "partitions": [
+                    {**partition, "services": {"s3": {"a": 1}, "ec2": {}, "sts": {"b": 2}}},
+                    {**partition, "partition": "aws-cn", "services": {"ec2": {}}},
+                ],
+            }
+        )
+    )
+    prune(tmp_path, botocore_services=frozenset({"s3", "sts"}))
+    assert json.loads(endpoints.read_text()) == {
+        "version": 3,
+        "partitions": [
+            {**partition, "services": {"s3": {"a": 1}, "sts": {"b": 2}}},
+            {**partition, "partition": "aws-cn", "services": {}},
+        ],
+    }
+
+
 def test_bytecode_that_does_not_compile_fails_the_build(
     tmp_path: Path, runtime_python: str
 ) -> None:
