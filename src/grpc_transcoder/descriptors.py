@@ -120,7 +120,7 @@ def version_of(blobs: Sequence[Blob]) -> str:
 def _user_services(
     merged: descriptor_merge.Merged, blobs: Sequence[Blob], problems: list[str]
 ) -> tuple[list[tuple[str, ServiceProto]], list[str]]:
-    """(full name, file) of each service in the loaded user files, and notes on sets with none.
+    """(full name, proto) of each service in the loaded user files, and notes on sets with none.
 
     Appends a problem when no set defines a service (there would be nothing to route), unless
     problems were already found (their files may hold the services).
