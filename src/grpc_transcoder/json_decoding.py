@@ -172,7 +172,7 @@ def decode_fields(table: FieldTable, message: Message, value: dict[Any, Any], de
             elif item is None:
                 _set_null(field, message)
             elif type(item) is field.empty and not item:  # common in echoed, fully printed JSON
-                message.ClearField(field.attr)
+                type(message).ClearField(message, field.attr)
             else:
                 if field.oneof is not None:
                     oneofs = _claim(oneofs, field.oneof, table)
@@ -212,7 +212,7 @@ def _claim(oneofs: set[str] | None, oneof: str, table: FieldTable) -> set[str]:
 
 def _set_null(field: FieldDecoder, message: Message) -> None:
     if field.null is Null.CLEAR:
-        message.ClearField(field.attr)
+        type(message).ClearField(message, field.attr)
     elif field.null is Null.VALUE:
         getattr(message, field.attr).null_value = 0
     elif field.null is Null.ZERO:
