@@ -1,10 +1,14 @@
-"""One cold start in a fresh process: `python -m benchmarks.cold_child MODE < input.json`.
+"""One cold start in a fresh process: `python -m benchmarks.cold_child MODE [PACKAGE] < input.json`.
 
 `handler`: import the Lambda handler module (settings, descriptors from S3, routes: the cold
 start) and serve the first event. `mixed`: the same, then serve every event of the input once
 more per repetition. `imports`: import only the listed third-party modules, in order. Prints one
 JSON line: elapsed milliseconds up to the first response (or the imports), peak RSS in KiB, and
 (handler modes) the third-party modules that were loaded.
+
+With PACKAGE (a built Lambda package), everything is imported from that directory, as Lambda
+does; run the file itself then (`python -I -S benchmarks/cold_child.py MODE PACKAGE`), with an
+interpreter of the runtime's version.
 """
 
 from __future__ import annotations
@@ -44,11 +48,21 @@ def _peak_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+PACKAGE = sys.argv[2] if len(sys.argv) > 2 else ""
+if PACKAGE:
+    sys.path.insert(0, PACKAGE)
+
+
 def _third_party() -> list[str]:
+    def loaded_from_dependencies(name: str, path: str) -> bool:
+        if PACKAGE:
+            return path.startswith(PACKAGE) and not name.startswith("grpc_transcoder")
+        return "site-packages" in path
+
     return [
         name
         for name, module in list(sys.modules.items())
-        if "site-packages" in (getattr(module, "__file__", None) or "")
+        if loaded_from_dependencies(name, getattr(module, "__file__", None) or "")
     ]
 
 

@@ -55,9 +55,30 @@ def _events() -> list[dict[str, Any]]:
     ]
 
 
-def _child(mode: str, payload: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Packaged:
+    """A built Lambda package and an interpreter of its runtime's Python to start it with."""
+
+    label: str  # e.g. "x86_64, Python 3.13"
+    python: str
+    directory: str
+
+
+CHILD = ROOT / "benchmarks" / "cold_child.py"
+
+
+def _command(mode: str, package: Packaged | None) -> list[str]:
+    if package is None:
+        return [sys.executable, "-m", "benchmarks.cold_child", mode]
+    # As Lambda runs it: the package and the standard library, nothing else on the path.
+    return [package.python, "-I", "-S", str(CHILD), mode, package.directory]
+
+
+def _child(
+    mode: str, payload: dict[str, Any], env: dict[str, str], package: Packaged | None = None
+) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.cold_child", mode],
+        _command(mode, package),
         input=json.dumps(payload),
         capture_output=True,
         text=True,
@@ -71,7 +92,15 @@ def _child(mode: str, payload: dict[str, Any], env: dict[str, str]) -> dict[str,
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def measure(name: str, descriptors: str, *, backend: str, runs: int, mixed: int) -> ColdResult:
+def measure(
+    name: str,
+    descriptors: str,
+    *,
+    backend: str,
+    runs: int,
+    mixed: int,
+    package: Packaged | None = None,
+) -> ColdResult:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env.update(
         TRANSCODER_DESCRIPTORS=descriptors,
@@ -79,19 +108,19 @@ def measure(name: str, descriptors: str, *, backend: str, runs: int, mixed: int)
         TRANSCODER_LOG_LEVEL="WARNING",
     )
     events = _events()
-    first = _child("handler", {"events": events[:1]}, env)  # also writes the bytecode caches
+    first = _child("handler", {"events": events[:1]}, env, package)  # writes bytecode caches
     if first["first_status"] != 200:
         raise RuntimeError(f"the first request answered {first['first_status']}")
     modules = {"modules": first["modules"]}
-    _child("imports", modules, env)
+    _child("imports", modules, env, package)
     handler_ms, imports_ms, cold_rss = [], [], []
     for _ in range(runs):
-        result = _child("handler", {"events": events[:1]}, env)
+        result = _child("handler", {"events": events[:1]}, env, package)
         handler_ms.append(result["elapsed_ms"])
         cold_rss.append(result["cold_rss_kb"])
-        imports_ms.append(_child("imports", modules, env)["elapsed_ms"])
+        imports_ms.append(_child("imports", modules, env, package)["elapsed_ms"])
     repeat = max(1, mixed // len(events))
-    busy = _child("handler", {"events": events, "repeat": repeat}, env)
+    busy = _child("handler", {"events": events, "repeat": repeat}, env, package)
     return ColdResult(
         name,
         statistics.median(handler_ms),
@@ -103,8 +132,14 @@ def measure(name: str, descriptors: str, *, backend: str, runs: int, mixed: int)
 
 
 def run(
-    *, runs: int = 5, mixed: int = 1000, synthetic: tuple[int, int] = (2000, 5000)
+    *,
+    runs: int = 5,
+    mixed: int = 1000,
+    synthetic: tuple[int, int] = (2000, 5000),
+    package: Packaged | None = None,
 ) -> list[ColdResult]:
+    """The example set and the large set from the development environment, then (with
+    `package`) the example set from the built package."""
     results = []
     with example_backend() as backend, s3_endpoint() as url:
         library = upload(url, "bench-descriptors", "library.binpb", LIBRARY_SET.read_bytes())
@@ -112,6 +147,17 @@ def run(
         big = upload(url, "bench-descriptors", "synthetic.binpb", _synthetic(*synthetic))
         name = f"example + {synthetic[0]:,} methods / {synthetic[1]:,} types"
         results.append(measure(name, f"{library},{big}", backend=backend, runs=runs, mixed=mixed))
+        if package is not None:
+            results.append(
+                measure(
+                    f"example set, built package ({package.label})",
+                    library,
+                    backend=backend,
+                    runs=runs,
+                    mixed=mixed,
+                    package=package,
+                )
+            )
     return results
 
 

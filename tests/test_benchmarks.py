@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from grpc_transcoder_tools.package_target import find_python
+
 from tests.conftest import ROOT
 
 
@@ -22,6 +24,11 @@ def test_the_benchmark_command_prints_every_section() -> None:
         assert heading in done.stdout, done.stdout
     assert "| GET /v1/shelves/fiction" in done.stdout
     assert "| example set |" in done.stdout
+    # The built package starts with the runtime's Python, where this machine has one.
+    if find_python("3.13", required=False):
+        assert "| example set, built package (" in done.stdout
+    else:
+        assert "The built package was not measured: no CPython 3.13" in done.stdout
 
 
 def test_an_unknown_section_is_refused() -> None:
