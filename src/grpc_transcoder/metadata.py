@@ -91,15 +91,18 @@ class MetadataPolicy:
 
     def request_metadata(self, request: HttpRequest) -> Metadata:
         """The metadata for one call: client headers first, then what the transcoder adds."""
-        entries = list(self._from_headers(request.headers))
-        entries.extend(_valid(key, value) for key, value in self._generated(request))
-        return tuple(entry for entry in entries if entry is not None)
-
-    def _from_headers(self, headers: Mapping[str, str]) -> Iterator[tuple[str, str | bytes] | None]:
-        for name, value in headers.items():
-            key = self._metadata_key(name)
-            if key is not None:
-                yield _valid(key, value)
+        entries: list[tuple[str, str | bytes]] = []
+        forward = self._forward
+        for name, value in request.headers.items():
+            # Most headers are not forwarded: a set lookup settles them without a call.
+            if name in forward or name.startswith(METADATA_HEADER_PREFIX):
+                key = self._metadata_key(name)
+                if key is not None and (entry := _valid(key, value)) is not None:
+                    entries.append(entry)
+        for key, value in self._generated(request):
+            if (entry := _valid(key, value)) is not None:
+                entries.append(entry)
+        return tuple(entries)
 
     def _metadata_key(self, name: str) -> str | None:
         """The metadata key of a request header, or None when it is not forwarded."""
