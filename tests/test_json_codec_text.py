@@ -214,6 +214,19 @@ def test_the_date_caches_are_bounded(registry: Registry) -> None:
     assert len(json_wellknown_text._DAY_NUMBERS) <= json_wellknown_text._MAX_DATES
 
 
+def test_the_field_mask_path_cache_is_bounded(registry: Registry) -> None:
+    message = _protobuf(registry, "FieldMask")
+    for start in range(0, json_wellknown_text._MAX_PATHS + 100, 50):
+        message.paths[:] = [f"item_n{number}" for number in range(start, start + 50)]
+        printed = json_wellknown_text.format_field_mask(message)
+        assert printed.split(",")[0] == f"itemN{start}"
+        assert len(json_wellknown_text._CAMEL_PATHS) <= json_wellknown_text._MAX_PATHS
+    message.paths[:] = ["Upper_case"]  # not converted (nor cached): protobuf refuses it
+    with pytest.raises(ValueError, match="Upper_case"):
+        json_wellknown_text.format_field_mask(message)
+    assert "Upper_case" not in json_wellknown_text._CAMEL_PATHS
+
+
 def test_a_cached_minute_still_checks_the_nanos(registry: Registry) -> None:
     message = _protobuf(registry, "Timestamp")
     message.seconds = 1_700_000_000
