@@ -14,12 +14,14 @@ checked identifiers; converters are passed in the function's globals as `c0`, `c
 
 from __future__ import annotations
 
+import binascii
 import keyword
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from grpc_transcoder import json_scalars
 from grpc_transcoder.json_scalars import Convert, EnumNames
 
 Encode = Callable[[Any], Any]
@@ -81,7 +83,10 @@ class _Source:
 
     def __init__(self, omit_unpopulated: bool) -> None:
         self.omit_unpopulated = omit_unpopulated
-        self.globals: dict[str, Any] = {"_negative_zero": _negative_zero}
+        self.globals: dict[str, Any] = {
+            "_negative_zero": _negative_zero,
+            "_base64": binascii.b2a_base64,
+        }
         self.converters = 0
         self.display: list[str] = []  # "key": value entries of the initial dict
         self.statements: list[str] = []
@@ -132,6 +137,10 @@ class _Source:
         names = _enum_names(convert)
         if names is not None:  # index the dict: no call for the common case
             return f"{self._global(names)}[{value}]"
+        if convert is json_scalars.print_double:  # finite values print as themselves
+            return f"(d if (d := {value}) - d == 0.0 else {self._global(convert)}(d))"
+        if convert is json_scalars.print_bytes:
+            return f"_base64({value}, newline=False).decode('ascii')"
         return f"{self._global(convert)}({value})"
 
     def _container(self, field: FieldPlan, value: str, *, populated: bool) -> str:
