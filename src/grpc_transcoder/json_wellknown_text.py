@@ -34,6 +34,8 @@ def format_timestamp(message: Any) -> str:
         return text + _SECONDS_Z[seconds % 60]
     if not 0 < nanos < NANOS:
         raise _timestamp_error(seconds, nanos)
+    if nanos % 1_000_000 == 0:
+        return text + _SECONDS[seconds % 60] + _MILLIS_Z[nanos // 1_000_000]
     return text + _SECONDS[seconds % 60] + _fraction(nanos) + "Z"
 
 
@@ -87,6 +89,7 @@ def _fraction(nanos: int) -> str:
 
 
 _MILLIS = tuple(".%03d" % millis for millis in range(1000))  # noqa: UP031
+_MILLIS_Z = tuple(f"{millis}Z" for millis in _MILLIS)
 
 
 def parse_timestamp(value: str) -> tuple[int, int] | None:
