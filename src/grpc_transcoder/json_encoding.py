@@ -110,19 +110,22 @@ class Encoders:
     def _plan(self, field: FieldDescriptor) -> FieldPlan:
         oneof = field.containing_oneof
         entry = field.message_type
+        is_map = _is_map(field)
         # A singular wrapper prints as its value: read `.value` in place, without a call.
         unwrap = entry is not None and not field.is_repeated and json_wellknown.is_wrapper(entry)
         if unwrap:
             convert = self._value(cast(Descriptor, entry).fields_by_name["value"])
-        else:
-            convert = self._field(field) if _is_map(field) else self._value(field)
+        elif is_map:
+            convert = self._map_printer(cast(Descriptor, entry))
+        else:  # for a repeated field, the converter of one element
+            convert = self._value(field)
         return FieldPlan(
             attr=field.name,
             key=field.name if self.style.proto_names else field.json_name,
             convert=convert,
             unwrap=unwrap,
             repeated=field.is_repeated,
-            is_map=_is_map(field),
+            is_map=is_map,
             presence=field.has_presence,
             oneof=None if oneof is None else oneof.name,
             signed_zero=field.cpp_type in _FLOATING and not field.is_repeated,
