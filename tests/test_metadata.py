@@ -27,11 +27,13 @@ def request(
     source_ip: str = "",
     request_id: str = "",
 ) -> HttpRequest:
-    event: dict[str, Any] = {"requestContext": {}}
-    if authorizer is not None:
-        event["requestContext"]["authorizer"] = authorizer
     return HttpRequest(
-        "GET", "/", headers=dict(headers), source_ip=source_ip, request_id=request_id, event=event
+        "GET",
+        "/",
+        headers=dict(headers),
+        source_ip=source_ip,
+        request_id=request_id,
+        authorizer=authorizer or {},
     )
 
 

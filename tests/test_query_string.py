@@ -1,8 +1,7 @@
-"""query_string: raw queries from every event source, and the key=value grammar."""
+"""query_string: the key=value grammar of queries and form bodies."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
@@ -10,53 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grpc_transcoder.errors import FieldViolation
-from grpc_transcoder.query_string import ParameterKey, parse_key, parse_pairs, raw_query
-from tests.event_builder import Source, build
-
-
-@pytest.mark.parametrize(
-    ("query", "event", "raw"),
-    [
-        pytest.param("a=%C3%A9&b=1", {}, b"a=%C3%A9&b=1", id="ascii"),
-        pytest.param("a=\xc3\xa9", {}, b"a=\xc3\xa9", id="raw-utf8-as-latin-1"),
-        pytest.param("a=\u2603", {}, "a=\u2603".encode(), id="text-beyond-latin-1"),
-        pytest.param(
-            "ignored",
-            {"requestContext": {"elb": {}}, "queryStringParameters": {"a": "x%FF+y", "b": ""}},
-            b"a=x%FF+y&b=",
-            id="alb-values-as-sent",
-        ),
-        pytest.param(
-            "ignored",
-            {
-                "requestContext": {"elb": {}},
-                "multiValueQueryStringParameters": {"a": ["1", "2"], "m%5Bk%5D": ["v"]},
-                "queryStringParameters": {"a": "2"},
-            },
-            b"a=1&a=2&m%5Bk%5D=v",
-            id="alb-multi-value",
-        ),
-        pytest.param("", {"requestContext": {"elb": {}}}, b"", id="alb-no-query"),
-    ],
-)
-def test_raw_query(query: str, event: dict[str, Any], raw: bytes) -> None:
-    assert raw_query(query, event) == raw
-
-
-@pytest.mark.parametrize("source", [Source.ALB, Source.ALB_MULTI_VALUE])
-def test_alb_events_keep_what_the_client_sent(source: Source) -> None:
-    event = build(source, "GET", "/v1/debug/ping", query=[("text", "a+b é")])
-    violations: list[FieldViolation] = []
-    assert parse_pairs(raw_query("", event), violations) == [("text", "a+b é")]
-
-
-def test_a_value_that_is_not_utf8_is_named_even_behind_an_alb() -> None:
-    event = build(Source.ALB, "GET", "/v1/debug/ping")
-    event["queryStringParameters"] = {"text": "%FF"}
-    violations: list[FieldViolation] = []
-    assert parse_pairs(raw_query("text=%EF%BF%BD", event), violations) == []
-    assert violations == [FieldViolation("text", "not valid UTF-8 after percent-decoding")]
-
+from grpc_transcoder.query_string import ParameterKey, parse_key, parse_pairs
 
 # -- the grammar ------------------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from grpc_transcoder_tools.local_server import LambdaContext
 
-from grpc_transcoder.app import raw_path
 from tests.conftest import Handler
 from tests.event_builder import Source, build, response_body, response_header, response_json
 
@@ -341,20 +340,3 @@ def test_the_base_path_is_stripped(
     assert got == status, payload
     if status == 404:
         assert payload["message"].endswith("outside the base path /library")
-
-
-@pytest.mark.parametrize(
-    ("scope", "event", "path"),
-    [
-        pytest.param({"path": "/a/b"}, {"rawPath": "/a%2Fb"}, "/a%2Fb", id="function-url-raw-path"),
-        pytest.param({"path": "/a/b"}, {"path": "/a%2Fb"}, "/a%2Fb", id="rest-api-path"),
-        pytest.param(
-            {"path": "/a/b", "raw_path": b"/a%2Fb"}, {}, "/a%2Fb", id="asgi-server-raw-path"
-        ),
-        pytest.param({"path": "/a/b", "raw_path": None}, {}, "/a/b", id="decoded-fallback"),
-    ],
-)
-def test_the_raw_path_comes_from_the_event(
-    scope: dict[str, Any], event: dict[str, Any], path: str
-) -> None:
-    assert raw_path(scope, event) == path

@@ -1,11 +1,13 @@
-"""Exchange: the HTTP request and reply as plain values, independent of Starlette and Mangum.
+"""Exchange: the HTTP request and reply as plain values, independent of any Lambda event shape.
 
-The app builds an `HttpRequest` from the ASGI scope and the raw Lambda event; the pipeline
-answers with a `Reply`. Everything between them is tested with plain values.
+The edge (`lambda_events`) builds an `HttpRequest` from each Lambda event; the pipeline answers
+with a `Reply`. Nothing below the edge reads the event or the Lambda context, so everything
+between them is tested with plain values.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,8 +22,13 @@ class HttpRequest:
     """One HTTP request as the transcoder sees it.
 
     `path` keeps its percent-encoding where the event source keeps it (REST API, ALB,
-    Function URL; HTTP APIs decode it before Lambda sees it) and has the base path removed.
-    `headers` have lower-case names; repeated headers are joined with ", ".
+    Function URL; HTTP APIs decode it before Lambda sees it). `query` is the query string as
+    the client sent it (percent-encoding intact, without `?`). `headers` have lower-case
+    names; repeated headers are joined with ", ". `source_ip` is the client address the event
+    source itself saw (never a client-sent header). `authorizer` is what API Gateway's
+    authorizer verified (`requestContext.authorizer`, empty without one). `expires_at` is
+    when the Lambda invocation times out, on the `time.monotonic()` clock (None outside
+    Lambda).
     """
 
     method: str
@@ -31,8 +38,8 @@ class HttpRequest:
     body: bytes = b""
     request_id: str = ""
     source_ip: str = ""
-    event: Mapping[str, Any] = field(default_factory=dict)
-    context: Any = None
+    authorizer: Mapping[str, Any] = field(default_factory=dict)
+    expires_at: float | None = None
     # Read once from the headers: the access log and the backend metadata both use it.
     trace: tracing.TraceContext = field(init=False, repr=False)
 
@@ -45,8 +52,9 @@ class HttpRequest:
 
     def remaining_ms(self) -> float | None:
         """Milliseconds left before the Lambda times out; None outside Lambda."""
-        remaining = getattr(self.context, "get_remaining_time_in_millis", None)
-        return None if remaining is None else float(remaining())
+        if self.expires_at is None:
+            return None
+        return (self.expires_at - time.monotonic()) * 1000
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,14 +94,12 @@ class HookCall:
 
     @classmethod
     def of(cls, request: HttpRequest, method: str) -> HookCall:
-        context = request.event.get("requestContext")
-        authorizer = context.get("authorizer") if isinstance(context, Mapping) else None
         return cls(
             method,
             request.method,
             request.path,
             types.MappingProxyType(dict(request.headers)),  # a hook cannot change the request's
-            types.MappingProxyType(dict(authorizer) if isinstance(authorizer, Mapping) else {}),
+            types.MappingProxyType(dict(request.authorizer)),
             request.request_id,
         )
 

@@ -1,168 +1,104 @@
-"""The Lambda adapter: Mangum's event handlers, with the ASGI app run without an event loop.
+"""The Lambda adapter: every event through the pipeline, every reply in its source's shape.
 
-Input: a Lambda event (API Gateway REST API or HTTP API, ALB, Function URL, Lambda@Edge) and its
-context. Output: the response in the shape that event source expects. Mangum's handler classes
-still turn the event into an ASGI scope and the response into the Lambda answer (base64 for
-binary types, multi-value headers, cookies); this module replaces only `Mangum.__call__` and its
-HTTP cycle, for two measured costs on every warm request:
+Input: a Lambda event and its context. Output: the response in the shape the event source
+expects. `lambda_events` reads the event into an `HttpRequest`; the pipeline answers it; Mangum's
+event handlers shape the answer (text or base64 by content type, multi-value headers, cookies).
+No ASGI app sits in between: the pipeline answers every path, of any bytes, itself.
 
-- Mangum creates an asyncio queue and a task and runs the loop to finish each request: about
-  80 µs of the handler's time in the warm benchmark. The transcoder's app never waits for
-  anything (it reads the whole body with one `receive()` and sends the response), so its
-  coroutine runs to the end in a single `send(None)`. An app that does suspend is finished on a
-  private event loop, as Mangum would have.
-- Mangum's handlers build the scope in a property, and the payload 2.0 handler reads it again
-  to shape the response: here each event's scope is built once.
-
-An exception escaping the app is logged and answered 500 with the JSON error body, as the
-pipeline answers its own failures.
+Every event is answered by the pipeline, with an access log line: one its source could not have
+sent (or one from no HTTP source) gets a 400 in the JSON error shape, and anything unexpected a
+500, never an exception escaping to Lambda.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Coroutine
-from functools import cached_property
 from typing import Any
 
-from mangum.adapter import HANDLERS
-from mangum.exceptions import UnexpectedMessage
-from mangum.types import (
-    ASGI,
-    LambdaConfig,
-    LambdaEvent,
-    LambdaHandler,
-    Message,
-    Response,
-    Scope,
-)
+from mangum.handlers import ALB, APIGateway, HTTPGateway, LambdaAtEdge
+from mangum.types import LambdaConfig, LambdaHandler, Response
 
+from grpc_transcoder import lambda_events, pipeline
 from grpc_transcoder.errors import Code, TranscoderError, error_body
+from grpc_transcoder.exchange import JSON_CONTENT_TYPE, Reply
+from grpc_transcoder.lambda_events import EventSource
+from grpc_transcoder.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
 
-def _scope_once(handler: type[LambdaHandler]) -> type[LambdaHandler]:
-    """The handler class with its scope built on first use and then kept."""
-    scope: Any = handler.scope
-    return type(handler.__name__, (handler,), {"scope": cached_property(scope.fget)})
+def _shaper(handler: type[LambdaHandler]) -> type[LambdaHandler]:
+    """Mangum's handler class, reduced to shaping responses: its request side is not used.
+
+    The response side reads only the raw event from the scope, so the scope is just that.
+    """
+
+    def scope(self: Any) -> dict[str, Any]:
+        return {"aws.event": self.event}
+
+    return type(handler.__name__, (handler,), {"scope": property(scope)})
 
 
-# Mangum's own handlers in Mangum's own order: the first whose infer() accepts the event wins.
-EVENT_HANDLERS = tuple(_scope_once(handler) for handler in HANDLERS)
-
-
-class UnsupportedEventError(RuntimeError):
-    """The event comes from no HTTP source the adapter knows (a test invoke, a queue...)."""
+SHAPERS: dict[EventSource | None, type[LambdaHandler]] = {
+    EventSource.REST_API: _shaper(APIGateway),
+    EventSource.HTTP_API: _shaper(HTTPGateway),
+    EventSource.ALB: _shaper(ALB),
+    EventSource.LAMBDA_AT_EDGE: _shaper(LambdaAtEdge),
+    None: _shaper(APIGateway),  # not an HTTP event: answered in the REST API's shape
+}
 
 
 class LambdaAdapter:
-    """Calls an ASGI app once per Lambda event and shapes its response for the event source."""
+    """Answers one Lambda event at a time with the pipeline of `runtime`."""
 
-    def __init__(self, app: ASGI, *, text_mime_types: list[str]) -> None:
+    def __init__(self, runtime: Runtime, *, text_mime_types: list[str]) -> None:
         """`text_mime_types`: response types sent as text (substring match); others go base64."""
-        self.app = app
+        self.runtime = runtime
         self.config = LambdaConfig(
             api_gateway_base_path="/", text_mime_types=text_mime_types, exclude_headers=[]
         )
-        self._loop: asyncio.AbstractEventLoop | None = None
 
-    def __call__(self, event: LambdaEvent, context: Any) -> dict[str, Any]:
+    def __call__(self, event: Any, context: Any) -> dict[str, Any]:
         """The Lambda response to `event`; `context` is Lambda's (or anything like it)."""
-        handler = self.infer(event, context)
-        response = self._run(handler.scope, handler.body)
-        return handler(response)
-
-    def close(self) -> None:
-        """Close the event loop kept for apps that suspend, if one was needed."""
-        if self._loop is not None:
-            self._loop.close()
-            self._loop = None
-
-    def infer(self, event: LambdaEvent, context: Any) -> LambdaHandler:
-        for handler_class in EVENT_HANDLERS:
-            if handler_class.infer(event, context, self.config):
-                return handler_class(event, context, self.config)
-        keys = ", ".join(sorted(event)) if isinstance(event, dict) else type(event).__name__
-        raise UnsupportedEventError(
-            "not an HTTP event from API Gateway, an ALB, a function URL or Lambda@Edge "
-            f"(its keys: {keys})"
-        )
-
-    def _run(self, scope: Scope, body: bytes) -> Response:
-        cycle = _Cycle(body)
+        source = lambda_events.source_of(event)
         try:
-            self._drive(self.app(scope, cycle.receive, cycle.send))
-            return cycle.response()
+            reply, head = self._answer(event, context, source)
+            return self._shape(source, event, context, reply, head=head)
         except Exception:
-            logger.exception("the app failed on %s %s", scope.get("method"), scope.get("path"))
-            return _internal_error()
-
-    def _drive(self, coroutine: Coroutine[Any, Any, None]) -> None:
+            logger.exception("the adapter failed on a %s event", source.name if source else "other")
         try:
-            pending = coroutine.send(None)
-        except StopIteration:
-            return
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-        self._loop.run_until_complete(_finish(coroutine, pending))
+            return self._shape(source, event, context, _internal_error(), head=False)
+        except Exception:
+            logger.exception("the adapter cannot shape a response for this event")
+            return {
+                "statusCode": 500,
+                "headers": {"content-type": JSON_CONTENT_TYPE},
+                "body": _internal_error().body.decode(),
+                "isBase64Encoded": False,
+            }
 
-
-async def _finish(coroutine: Coroutine[Any, Any, None], pending: Any) -> None:
-    """Go on with a coroutine that suspended outside any loop, as an asyncio task would.
-
-    `pending` is what it yielded: an asyncio future it waits for, or None for a bare yield.
-    Once the future is done, resuming the coroutine hands it the result or the exception.
-    """
-    while True:
-        if pending is None:
-            await asyncio.sleep(0)
-        else:  # wait without raising: the coroutine gets the outcome when it resumes
-            await asyncio.wait([pending])
+    def _answer(self, event: Any, context: Any, source: EventSource | None) -> tuple[Reply, bool]:
         try:
-            pending = coroutine.send(None)
-        except StopIteration:
-            return
+            request = lambda_events.read(event, context, source)
+        except TranscoderError as exc:
+            fallback = lambda_events.fallback(event, context)
+            return pipeline.transcode(self.runtime, fallback, refused=exc), False
+        return pipeline.transcode(self.runtime, request), request.method == "HEAD"
+
+    def _shape(
+        self, source: EventSource | None, event: Any, context: Any, reply: Reply, *, head: bool
+    ) -> dict[str, Any]:
+        headers = [[name.encode(), value.encode()] for name, value in reply.headers.items()]
+        headers.append([b"content-type", reply.content_type.encode()])
+        body = reply.body
+        if head:  # a HEAD answer keeps the GET's headers and drops its body
+            headers.append([b"content-length", str(len(body)).encode()])
+            body = b""
+        response: Response = {"status": reply.status, "headers": headers, "body": body}
+        shaper = SHAPERS[source](event if isinstance(event, dict) else {}, context, self.config)
+        return dict(shaper(response))
 
 
-class _Cycle:
-    """One request's ASGI messages: the whole body in, the response collected."""
-
-    def __init__(self, body: bytes) -> None:
-        self._request: Message | None = {"type": "http.request", "body": body, "more_body": False}
-        self._status: int | None = None
-        self._headers: list[list[bytes]] = []
-        self._chunks: list[bytes] = []
-        self._complete = False
-
-    async def receive(self) -> Message:
-        """The whole body first; then a disconnect (the client has sent everything)."""
-        request, self._request = self._request, None
-        return request if request is not None else {"type": "http.disconnect"}
-
-    async def send(self, message: Message) -> None:
-        kind = message["type"]
-        if kind == "http.response.start" and self._status is None:
-            self._status = message["status"]
-            headers = message.get("headers", ())
-            self._headers = [[bytes(name), bytes(value)] for name, value in headers]
-        elif kind == "http.response.body" and self._status is not None and not self._complete:
-            self._chunks.append(message.get("body", b""))
-            self._complete = not message.get("more_body", False)
-        else:
-            raise UnexpectedMessage(f"unexpected ASGI message {kind!r} at this point")
-
-    def response(self) -> Response:
-        if self._status is None or not self._complete:
-            raise UnexpectedMessage("the app returned before sending its whole response")
-        return {"status": self._status, "headers": self._headers, "body": b"".join(self._chunks)}
-
-
-def _internal_error() -> Response:
-    error = TranscoderError("internal error in the HTTP adapter", code=Code.INTERNAL)
-    return {
-        "status": error.status,
-        "headers": [[b"content-type", b"application/json"]],
-        "body": error_body(error, google_format=False),
-    }
+def _internal_error() -> Reply:
+    error = TranscoderError("internal error in the Lambda adapter", code=Code.INTERNAL)
+    return Reply(error.status, error_body(error), content_type=JSON_CONTENT_TYPE)

@@ -14,7 +14,6 @@ from typing import Any
 from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
 from grpc_transcoder import access_log, cold_start, settings
-from grpc_transcoder.app import create_app
 from grpc_transcoder.errors import ConfigurationError, NotReadyError
 from grpc_transcoder.lambda_adapter import LambdaAdapter
 from grpc_transcoder.runtime import Runtime, Transcoder
@@ -23,10 +22,9 @@ logger = logging.getLogger(__name__)
 
 
 def make_handler(runtime: Runtime) -> LambdaAdapter:
-    """The app behind Mangum's event handlers (see `lambda_adapter`; no lifespan: cold-start
-    work happens at import)."""
+    """The adapter that answers every event with the pipeline of `runtime`."""
     return LambdaAdapter(
-        create_app(runtime),
+        runtime,
         # Replaces Mangum's defaults instead of extending them, hence the spread. Mangum
         # matches substrings: "+json" keeps application/problem+json and the like as text.
         # Any other type (an HttpBody's image/png...) goes out base64 with isBase64Encoded.

@@ -1,6 +1,6 @@
 """Request metadata: the HTTP request's headers, client address, ids and identity as gRPC metadata.
 
-Input: an `HttpRequest` (lower-case headers, the raw Lambda event with its authorizer data).
+Input: an `HttpRequest` (lower-case headers, the client address, the authorizer's data).
 Output: the metadata sent to the backend, every key and value already valid for gRPC.
 """
 
@@ -131,15 +131,9 @@ class MetadataPolicy:
         if request.request_id:
             yield REQUEST_ID, request.request_id
         yield from request.trace.metadata()
-        yield from self._identity(request.event)
+        yield from self._identity(request.authorizer)
 
-    def _identity(self, event: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-        if not self._authorizer:
-            return
-        context = event.get("requestContext")
-        authorizer = context.get("authorizer") if isinstance(context, Mapping) else None
-        if not isinstance(authorizer, Mapping):
-            return
+    def _identity(self, authorizer: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         for entry in self._authorizer:
             value = lookup(authorizer, entry.path)
             if value is not None:

@@ -45,25 +45,35 @@ logger = logging.getLogger(__name__)
 ACCESS_LOG = access_log.AccessLog()
 
 
-def transcode(runtime: Runtime, request: HttpRequest) -> Reply:
+def transcode(
+    runtime: Runtime, request: HttpRequest, *, refused: TranscoderError | None = None
+) -> Reply:
     """Answer `request`; every failure becomes a JSON error reply.
 
-    Every request also writes one access log line and, unless TRANSCODER_METRICS is off, one
-    metrics record.
+    `refused` is the error of a request the edge could not read (answered as it is, through
+    the same error path and log). Every request also writes one access log line and, unless
+    TRANSCODER_METRICS is off, one metrics record.
     """
     log = access_log.RequestLog(request, cold_start=access_log.first_request(runtime))
-    reply = _answer(runtime, request, log)
+    reply = _answer(runtime, request, log, refused)
     _observe(log, reply)
     return reply
 
 
-def _answer(runtime: Runtime, request: HttpRequest, log: access_log.RequestLog) -> Reply:
+def _answer(
+    runtime: Runtime,
+    request: HttpRequest,
+    log: access_log.RequestLog,
+    refused: TranscoderError | None,
+) -> Reply:
     google_format = False
     transcoder: Transcoder | None = None
     try:
         transcoder = runtime.current()
         log.loaded(transcoder)
         google_format = transcoder.settings.error_format is ErrorFormat.GOOGLE
+        if refused is not None:
+            raise refused
         reserved = _reserved(runtime, transcoder, request, log)
         if reserved is not None:
             return reserved

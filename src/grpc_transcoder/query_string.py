@@ -1,46 +1,18 @@
-"""Query string: the raw query of any event source, and query or form text, as (key, value) pairs.
+"""Query string: query or form text as (key, value) pairs.
 
-Input: the query as the app received it plus the raw Lambda event, or form body bytes. Output:
-decoded pairs in order with repeats kept, and parsed parameter names.
+Input: the raw query string or a form body, as bytes. Output: decoded pairs in order with repeats
+kept, and parsed parameter names.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from grpc_transcoder.errors import FieldViolation
 
 Pair = tuple[str, str]
-
-
-def raw_query(query: str, event: Mapping[str, Any]) -> bytes:
-    """The query string as the client sent it.
-
-    `query` is ASGI's query bytes decoded as latin-1, which encodes back exactly. An ALB passes
-    the values still percent-encoded, and Mangum unquotes them with replacement characters
-    before re-encoding, so that a value that is not UTF-8 would pass unnoticed: for an ALB
-    event the query is rebuilt from the event itself.
-    """
-    if "elb" in (event.get("requestContext") or {}):
-        return _alb_query(event)
-    try:
-        return query.encode("latin-1")
-    except UnicodeEncodeError:
-        return query.encode()
-
-
-def _alb_query(event: Mapping[str, Any]) -> bytes:
-    multi = event.get("multiValueQueryStringParameters")
-    params = multi if multi is not None else event.get("queryStringParameters") or {}
-    pieces: list[str] = []
-    for key, values in params.items():
-        for value in [values] if isinstance(values, str) else values:
-            pieces.append(f"{key}={value}")
-    return "&".join(pieces).encode()
 
 
 def parse_pairs(raw: bytes, violations: list[FieldViolation]) -> list[Pair]:

@@ -20,7 +20,7 @@ from grpc_transcoder.exchange import HttpRequest
 from grpc_transcoder.field_plans import FieldPath, MessagePlan, PlanCache, Shape
 from grpc_transcoder.field_values import JsonDecoder, decode_json
 from grpc_transcoder.query_binding import Binder, Origin
-from grpc_transcoder.query_string import parse_pairs, raw_query
+from grpc_transcoder.query_string import parse_pairs
 from grpc_transcoder.routing import Match
 from grpc_transcoder.settings import Settings, UnknownFields
 
@@ -85,7 +85,7 @@ class RequestDecoder:
         body = self._body(target, request, binder)
         for path, value in match.bindings:
             binder.bind(".".join(path), path, value, origin=Origin.PATH, map_key=None)
-        pairs = parse_pairs(raw_query(request.query, request.event), violations)
+        pairs = parse_pairs(request.query.encode(), violations)
         binder.bind_pairs(pairs, origin=Origin.QUERY, ignored=self.options.ignored_query_parameters)
         if violations:
             raise _error(violations)
