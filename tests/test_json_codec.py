@@ -273,8 +273,10 @@ def test_decode_reports_every_problem_at_once(codec: JsonCodec, registry: Regist
         "kinds.rBool[0]",
         "kinds.rBool[2]",
     ]
-    assert error.message.startswith("invalid JSON for library.v1.Kinds: kinds.fInt32: expected")
-    assert error.message.endswith("(and 2 more)")
+    assert error.message.startswith(
+        "invalid JSON for library.v1.Kinds: 5 problems: kinds.fInt32: expected"
+    )
+    assert error.message.endswith("; and 2 more (see details)")
 
 
 def test_an_error_on_a_bare_value_names_the_given_field_path(

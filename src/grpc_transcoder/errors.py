@@ -30,6 +30,15 @@ JsonObject = dict[str, Any]
 BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
 REQUEST_INFO_TYPE = "type.googleapis.com/google.rpc.RequestInfo"
 
+# Bounds on what one error body can hold, whatever the request: at most this many field
+# violations (the rest are counted), each field path and description clipped, and the message
+# clipped. Together they keep an error body under about 50 KiB.
+MAX_REPORTED_PROBLEMS = 100
+MAX_FIELD_CHARS = 160
+MAX_DESCRIPTION_CHARS = 240
+MAX_MESSAGE_CHARS = 2048
+LISTED_IN_MESSAGE = 3  # problems spelled out in the message; every reported one is in details
+
 
 class Code(enum.IntEnum):
     """The gRPC status codes (google.rpc.Code)."""
@@ -88,12 +97,26 @@ def code_name(code: int) -> str:
         return Code.UNKNOWN.name
 
 
+def clip(text: str, limit: int) -> str:
+    """`text`, shortened to `limit` characters with "..." when longer."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 @dataclass(frozen=True, slots=True)
 class FieldViolation:
-    """One problem with one field of a request, as in google.rpc.BadRequest."""
+    """One problem with one field of a request, as in google.rpc.BadRequest.
+
+    Both texts are clipped (MAX_FIELD_CHARS, MAX_DESCRIPTION_CHARS): they may quote the request.
+    """
 
     field: str
     description: str
+
+    def __post_init__(self) -> None:
+        if len(self.field) > MAX_FIELD_CHARS:
+            object.__setattr__(self, "field", clip(self.field, MAX_FIELD_CHARS))
+        if len(self.description) > MAX_DESCRIPTION_CHARS:
+            object.__setattr__(self, "description", clip(self.description, MAX_DESCRIPTION_CHARS))
 
 
 class TranscoderError(Exception):
@@ -141,7 +164,10 @@ class MethodNotAllowedError(TranscoderError):
 class RequestError(TranscoderError):
     """The request cannot be turned into a request message.
 
-    Field violations are reported together in one google.rpc.BadRequest detail.
+    Field violations are reported together in one google.rpc.BadRequest detail. `unlisted`
+    counts further problems found but not listed; `stopped` says that decoding gave up after
+    MAX_REPORTED_PROBLEMS, so that there may be more. The message may quote the request: it is
+    clipped to MAX_MESSAGE_CHARS.
     """
 
     code = Code.INVALID_ARGUMENT
@@ -153,10 +179,83 @@ class RequestError(TranscoderError):
         violations: Sequence[FieldViolation] = (),
         status: int | None = None,
         code: int | None = None,
+        unlisted: int = 0,
+        stopped: bool = False,
     ) -> None:
         details = [bad_request_detail(violations)] if violations else []
-        super().__init__(message, code=code, details=details, status=status)
+        super().__init__(
+            clip(message, MAX_MESSAGE_CHARS), code=code, details=details, status=status
+        )
         self.violations = tuple(violations)
+        self.unlisted = unlisted
+        self.stopped = stopped
+
+
+class Violations:
+    """The problems of one request as they are found: the first MAX_REPORTED_PROBLEMS are kept,
+    the rest only counted, so that a hostile request cannot grow the error without bound."""
+
+    __slots__ = ("listed", "stopped", "unlisted")
+
+    def __init__(self) -> None:
+        self.listed: list[FieldViolation] = []
+        self.unlisted = 0
+        self.stopped = False
+
+    def __bool__(self) -> bool:
+        return bool(self.listed)
+
+    def __len__(self) -> int:
+        return len(self.listed) + self.unlisted
+
+    def append(self, violation: FieldViolation) -> None:
+        if len(self.listed) < MAX_REPORTED_PROBLEMS:
+            self.listed.append(violation)
+        else:
+            self.unlisted += 1
+
+    def add(self, error: RequestError) -> None:
+        """Take over the problems of `error` (its message when it lists none)."""
+        for violation in error.violations or (FieldViolation("", error.message),):
+            self.append(violation)
+        self.unlisted += error.unlisted
+        self.stopped = self.stopped or error.stopped
+
+    def error(self, subject: str = "") -> RequestError:
+        return problems_error(
+            self.listed, unlisted=self.unlisted, stopped=self.stopped, subject=subject
+        )
+
+
+def problems_error(
+    violations: Sequence[FieldViolation],
+    *,
+    unlisted: int = 0,
+    stopped: bool = False,
+    subject: str = "",
+) -> RequestError:
+    """The one 400 for the problems of a request: the first few spelled out in the message,
+    up to MAX_REPORTED_PROBLEMS in the BadRequest detail, how many more in the message.
+
+    `subject` ("invalid JSON for library.v1.Shelf") opens the message; `stopped` says that
+    decoding stopped looking after MAX_REPORTED_PROBLEMS.
+    """
+    listed = list(violations[:MAX_REPORTED_PROBLEMS])
+    unlisted += len(violations) - len(listed)
+    lines = [f"{v.field}: {v.description}" if v.field else v.description for v in listed]
+    total = len(lines) + unlisted
+    text = "; ".join(lines[:LISTED_IN_MESSAGE])
+    if total > 1:
+        text = f"{total}{' or more' if stopped else ''} problems: {text}"
+    in_details = len(lines) - min(len(lines), LISTED_IN_MESSAGE)
+    if in_details:
+        text += f"; and {in_details} more (see details)"
+    if unlisted:
+        text += f"; {unlisted} more not listed"
+    if stopped:
+        text += f"; decoding stopped after {MAX_REPORTED_PROBLEMS} problems"
+    message = f"{subject}: {text}" if subject else text
+    return RequestError(message, violations=listed, unlisted=unlisted, stopped=stopped)
 
 
 class BackendError(TranscoderError):

@@ -17,13 +17,17 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from grpc_transcoder import json_encoding
-from grpc_transcoder.errors import Code, FieldViolation, RequestError, TranscoderError
+from grpc_transcoder.errors import (
+    Code,
+    FieldViolation,
+    RequestError,
+    TranscoderError,
+    problems_error,
+)
 from grpc_transcoder.json_decoding import Decoders
 from grpc_transcoder.json_encoding import ENCODE_FAILURES, Encoders, Style
 from grpc_transcoder.json_problems import Invalid, render_path
 from grpc_transcoder.json_wellknown import TypeUrls, UnknownTypeError
-
-MAX_LISTED_PROBLEMS = 3  # in the error message; every one is in the BadRequest detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,15 +135,10 @@ def _request_error(message: Message, exc: Invalid, field_path: str) -> RequestEr
         FieldViolation(render_path(field_path, path), description)
         for path, description in exc.problems
     ]
-    listed = "; ".join(
-        f"{v.field}: {v.description}" if v.field else v.description
-        for v in violations[:MAX_LISTED_PROBLEMS]
-    )
-    more = len(violations) - MAX_LISTED_PROBLEMS
-    suffix = f" (and {more} more)" if more > 0 else ""
-    return RequestError(
-        f"invalid JSON for {message.DESCRIPTOR.full_name}: {listed}{suffix}",
-        violations=violations,
+    return problems_error(
+        violations,
+        stopped=exc.stopped,
+        subject=f"invalid JSON for {message.DESCRIPTOR.full_name}",
     )
 
 

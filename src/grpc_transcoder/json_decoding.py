@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from grpc_transcoder.json_problems import (
     Problems,
     expected,
     invalid,
+    key_segment,
     prefixed,
     show,
     too_deep,
@@ -186,7 +188,7 @@ def decode_fields(table: FieldTable, message: Message, value: dict[Any, Any], de
 
 
 def _key_segment(key: Any) -> str:
-    return f".{key}" if isinstance(key, str) else f"[{show(key)}]"
+    return key_segment(key) if isinstance(key, str) else f"[{show(key)}]"
 
 
 def _unknown(table: FieldTable, key: Any) -> None:
@@ -196,9 +198,24 @@ def _unknown(table: FieldTable, key: Any) -> None:
         raise invalid(f"{table.full_name} has no extensions")
     if table.ignore_unknown:
         return
-    close = difflib.get_close_matches(key, table.json_names, n=1)
-    hint = f'; did you mean "{close[0]}"?' if close else ""
-    raise invalid(f"{table.full_name} has no field named {show(key)}{hint}")
+    raise invalid(f"{table.full_name} has no field named {show(key)}{_suggestion(key, table)}")
+
+
+def _suggestion(key: str, table: FieldTable) -> str:
+    """A "did you mean" for an unknown key, at a bounded cost: short keys only, compared with
+    at most _SUGGESTION_CANDIDATES names of about the same length."""
+    if len(key) > _SUGGESTED_KEY_CHARS:
+        return ""
+    names = table.json_names
+    if len(names) > _SUGGESTION_CANDIDATES:
+        near = (name for name in names if abs(len(name) - len(key)) <= 3)
+        names = tuple(itertools.islice(near, _SUGGESTION_CANDIDATES))
+    close = difflib.get_close_matches(key, names, n=1)
+    return f'; did you mean "{close[0]}"?' if close else ""
+
+
+_SUGGESTED_KEY_CHARS = 64
+_SUGGESTION_CANDIDATES = 64
 
 
 def _claim(oneofs: set[str] | None, oneof: str, table: FieldTable) -> set[str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from grpc_transcoder.errors import FieldViolation
+from grpc_transcoder.errors import FieldViolation, Violations
 from grpc_transcoder.field_plans import (
     FieldPath,
     FieldPlan,
@@ -75,7 +75,7 @@ class Binder:
 
     plans: PlanCache
     message: Message
-    violations: list[FieldViolation]
+    violations: Violations
     body: str = ""
     reject_unknown: bool = True
     body_sets: Callable[[FieldPath], bool] = _never

@@ -10,12 +10,12 @@ import functools
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
-from grpc_transcoder.errors import FieldViolation
+from grpc_transcoder.errors import FieldViolation, Violations
 
 Pair = tuple[str, str]
 
 
-def parse_pairs(raw: bytes, violations: list[FieldViolation]) -> list[Pair]:
+def parse_pairs(raw: bytes, violations: Violations) -> list[Pair]:
     """`a=1&b=x+y&c=%2B` as [(a, 1), (b, x y), (c, +)], in order, repeats kept.
 
     `+` is a space and `%XX` a byte; the bytes must be UTF-8 (else a violation naming the key).

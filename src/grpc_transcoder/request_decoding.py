@@ -15,7 +15,7 @@ from google.protobuf.message import Message
 
 from grpc_transcoder import field_mask_fill
 from grpc_transcoder.body_targets import BodyKind, BodyTarget, compile_target, is_form
-from grpc_transcoder.errors import Code, FieldViolation, RequestError
+from grpc_transcoder.errors import Code, FieldViolation, RequestError, Violations
 from grpc_transcoder.exchange import HttpRequest
 from grpc_transcoder.field_plans import FieldPath, MessagePlan, PlanCache, Shape
 from grpc_transcoder.field_values import JsonDecoder, decode_json
@@ -24,7 +24,6 @@ from grpc_transcoder.query_string import parse_pairs
 from grpc_transcoder.routing import Match
 from grpc_transcoder.settings import Settings, UnknownFields
 
-_LISTED_IN_MESSAGE = 3
 _JSON_KINDS = {
     list: "an array",
     str: "a string",
@@ -74,7 +73,7 @@ class RequestDecoder:
         route = match.route
         plan = self._plans.plan_of(message)
         target = self._target(plan, route.body)
-        violations: list[FieldViolation] = []
+        violations = Violations()
         binder = Binder(
             self._plans,
             message,
@@ -88,7 +87,7 @@ class RequestDecoder:
         pairs = parse_pairs(request.query.encode(), violations)
         binder.bind_pairs(pairs, origin=Origin.QUERY, ignored=self.options.ignored_query_parameters)
         if violations:
-            raise _error(violations)
+            raise violations.error()
         if request.method == "PATCH" and target.field:
             field_mask_fill.fill(
                 message, plan, body_field=target.field, body=body, plans=self._plans
@@ -142,13 +141,13 @@ class RequestDecoder:
         try:
             decode_json(self.json, value, binder.message)
         except RequestError as exc:
-            binder.violations.extend(exc.violations or [FieldViolation("", exc.message)])
+            binder.violations.add(exc)
         root = self._plans.plan_of(binder.message)
         binder.body_sets = lambda path: _json_has(value, path, root, self._plans)
         return value.get(target.field) if target.field else value
 
 
-def _check_no_body(body: bytes, violations: list[FieldViolation]) -> None:
+def _check_no_body(body: bytes, violations: Violations) -> None:
     if body.strip():
         violations.append(
             FieldViolation(
@@ -165,7 +164,7 @@ def _set_raw(message: Message, field: str, request: HttpRequest) -> None:
     target.data = request.body
 
 
-def _parse_json(body: bytes, violations: list[FieldViolation]) -> Any:
+def _parse_json(body: bytes, violations: Violations) -> Any:
     """The parsed body; None for an empty body or a violation."""
     if not body:
         return None
@@ -193,16 +192,6 @@ def _json_has(value: Any, path: FieldPath, plan: MessagePlan, plans: PlanCache) 
         if field.shape is Shape.MESSAGE:
             plan = plans.plan(field.message_type)
     return True
-
-
-def _error(violations: list[FieldViolation]) -> RequestError:
-    lines = [f"{v.field}: {v.description}" if v.field else v.description for v in violations]
-    if len(lines) == 1:
-        return RequestError(lines[0], violations=violations)
-    listed = "; ".join(lines[:_LISTED_IN_MESSAGE])
-    more = len(lines) - _LISTED_IN_MESSAGE
-    tail = f"; and {more} more (see details)" if more > 0 else ""
-    return RequestError(f"{len(lines)} problems: {listed}{tail}", violations=violations)
 
 
 _last: list[RequestDecoder] = []

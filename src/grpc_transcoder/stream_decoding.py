@@ -120,4 +120,6 @@ def _decode_element(index: int, value: Any, message: Message, body: str, json: J
                 FieldViolation(f"{where}.{v.field}" if v.field else where, v.description)
                 for v in exc.violations
             ],
+            unlisted=exc.unlisted,
+            stopped=exc.stopped,
         ) from None
