@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from grpc_transcoder.errors import Code, TranscoderError, code_name
+from grpc_transcoder.errors import Code, TranscoderError, clip, code_name
 
 if TYPE_CHECKING:
     from grpc_transcoder.cold_start import ColdStart
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 ACCESS_LOGGER = "grpc_transcoder.access"
 PACKAGE_LOGGER = "grpc_transcoder"
 LAMBDA_LOG_FORMAT_VARIABLE = "AWS_LAMBDA_LOG_FORMAT"
+MAX_LOGGED_PATH_CHARS = 1024  # the path is the client's: log lines stay bounded
 
 
 class LogFormat(enum.Enum):
@@ -75,6 +76,8 @@ class AccessRecord:
     trace_id: str
     xray_trace_id: str
     error: str = ""  # the error class of a failure
+    # False for a pass-through method absent from the descriptors: its name is the client's.
+    method_known: bool = True
 
     def fields(self) -> dict[str, Any]:
         """The JSON fields of the log line (camelCase, like Lambda's own JSON fields)."""
@@ -128,6 +131,7 @@ class RequestLog:
         "cold_start",
         "error",
         "grpc_method",
+        "method_known",
         "request",
         "route",
         "settings",
@@ -151,6 +155,7 @@ class RequestLog:
         self.trace = request.trace
         self.route = ""
         self.grpc_method = ""
+        self.method_known = True
         self.version = ""
         self.settings: Settings | None = None
         self.error: TranscoderError | None = None
@@ -198,7 +203,7 @@ class RequestLog:
         return AccessRecord(
             request_id=self.request.request_id,
             http_method=self.request.method,
-            path=self.request.path,
+            path=clip(self.request.path, MAX_LOGGED_PATH_CHARS),
             route=self.route,
             grpc_method=self.grpc_method,
             grpc_code=Code.OK if error is None else error.grpc_code,
@@ -214,6 +219,7 @@ class RequestLog:
             trace_id=self.trace.trace_id,
             xray_trace_id=self.trace.xray_trace_id,
             error="" if error is None else type(error).__name__,
+            method_known=self.method_known,
         )
 
 

@@ -13,6 +13,7 @@ from typing import Generic, TypeVar
 from grpc_transcoder.errors import ConfigurationError, NoBackendError
 
 T = TypeVar("T")
+MAX_CACHED_SERVICES = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,8 @@ class ServicePatterns(Generic[T]):
     """Service pattern -> value: the exact service name, then the longest `package.*`, then `*`.
 
     Shared by every per-service setting (backends, maximum deadlines). Lookups are cached per
-    service name; the table is never changed after construction.
+    service name, up to MAX_CACHED_SERVICES names (pass-through lets clients choose names);
+    the table is never changed after construction.
     """
 
     def __init__(self, pairs: Iterable[tuple[str, T]], *, setting: str) -> None:
@@ -70,9 +72,13 @@ class ServicePatterns(Generic[T]):
             self._exact[pattern] = value
 
     def resolve(self, service: str) -> T | None:
-        if service not in self._cache:
-            self._cache[service] = self._lookup(service)
-        return self._cache[service]
+        try:
+            return self._cache[service]
+        except KeyError:
+            found = self._lookup(service)
+            if len(self._cache) < MAX_CACHED_SERVICES:
+                self._cache[service] = found
+            return found
 
     def _lookup(self, service: str) -> T | None:
         if service in self._exact:

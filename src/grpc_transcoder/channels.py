@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 # gRPC's own default is 4 MiB; a binary answer may be somewhat smaller than its JSON, so the
 # channel accepts twice the response limit and the JSON size is checked after encoding.
 MIN_RECEIVE_BYTES = 4 * 1024 * 1024
+MAX_CACHED_METHODS = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,12 +122,16 @@ class Connection:
     _callables: dict[tuple[str, bool, bool], Any] = field(default_factory=dict)
 
     def multicallable(self, path: str, *, client_streaming: bool, server_streaming: bool) -> Any:
-        """The generic (bytes in, bytes out) multicallable of the method at `path`."""
+        """The generic (bytes in, bytes out) multicallable of the method at `path`.
+
+        Kept for up to MAX_CACHED_METHODS methods (pass-through lets clients choose paths).
+        """
         key = (path, client_streaming, server_streaming)
         found = self._callables.get(key)
         if found is None:
             found = _FACTORIES[(client_streaming, server_streaming)](self.channel)(path)
-            self._callables[key] = found
+            if len(self._callables) < MAX_CACHED_METHODS:
+                self._callables[key] = found
         return found
 
 

@@ -19,6 +19,7 @@ from grpc_transcoder.field_values import Converter, JsonDecoder
 
 FieldPath = tuple[str, ...]
 MAX_CACHED_PATHS = 4096
+MAX_CACHED_PATH_NAMES = 8  # longer paths (recursive types) are resolved every time
 
 
 class Shape(enum.Enum):
@@ -123,7 +124,7 @@ class PlanCache:
         resolved = self._paths.get(key)
         if resolved is None:
             resolved = self._resolve(root, names)
-            if len(self._paths) < MAX_CACHED_PATHS:
+            if len(self._paths) < MAX_CACHED_PATHS and len(names) <= MAX_CACHED_PATH_NAMES:
                 self._paths[key] = resolved
         return resolved
 

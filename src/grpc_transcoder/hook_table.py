@@ -24,6 +24,8 @@ from grpc_transcoder.hooks import HookCall, Metadata, NamedHook, Stage
 
 logger = logging.getLogger(__name__)
 
+MAX_CACHED_METHODS = 1024
+
 
 @dataclass(frozen=True, slots=True)
 class MethodHooks:
@@ -59,7 +61,9 @@ class HookTable:
         if found is None:
             request = hook_patterns.ordered(self._request, method, key=_pattern)
             response = hook_patterns.ordered(self._response, method, key=_pattern)
-            found = self._methods[method] = MethodHooks(request, tuple(reversed(response)))
+            found = MethodHooks(request, tuple(reversed(response)))
+            if len(self._methods) < MAX_CACHED_METHODS:  # pass-through: clients choose names
+                self._methods[method] = found
         return found
 
     def start(self, method: str, request: HttpRequest) -> HookRun:

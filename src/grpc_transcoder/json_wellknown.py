@@ -33,20 +33,25 @@ VALUE_IN_ANY = frozenset({ANY, STRUCT, VALUE, LIST_VALUE, TIMESTAMP, DURATION, F
 
 
 class TypeUrls:
-    """Resolves Any type URLs in one pool: the last path segment names the message type."""
+    """Resolves Any type URLs in one pool: the last path segment names the message type.
+
+    Types found are kept by type name, never by URL: the prefix is whatever the client or the
+    backend chose, while the names that resolve are the pool's own, so the cache is bounded.
+    """
 
     def __init__(self, pool: descriptor_pool.DescriptorPool) -> None:
         self._pool = pool
         self._found: dict[str, Descriptor] = {}  # hits only: misses come from callers
 
     def find(self, type_url: str) -> Descriptor | None:
-        found = self._found.get(type_url)
+        name = type_url.rpartition("/")[2]
+        found = self._found.get(name)
         if found is None:
             try:
-                found = self._pool.FindMessageTypeByName(type_url.rpartition("/")[2])
+                found = self._pool.FindMessageTypeByName(name)
             except KeyError:
                 return None
-            self._found[type_url] = found
+            self._found[name] = found
         return found
 
 

@@ -22,6 +22,9 @@ from grpc_transcoder.errors import code_name
 FUNCTION_VARIABLE = "AWS_LAMBDA_FUNCTION_NAME"
 LOCAL_FUNCTION = "local"
 NO_METHOD = "(none)"  # the GrpcMethod of requests no method answered (404, 405, reserved paths)
+# The GrpcMethod of pass-through calls to methods outside the descriptors: their names are the
+# client's, and a dimension value per name would be a custom metric per name.
+UNKNOWN_METHOD = "(unknown)"
 
 # Every metric is published per function, per function and gRPC method, and per function and
 # gRPC code: 3 dimension sets, so each metric costs 1 + methods + codes-seen custom metrics.
@@ -69,7 +72,7 @@ class MetricsWriter:
                 "CloudWatchMetrics": self._with_backend if called else self._request_only,
             },
             "Function": self.function,
-            "GrpcMethod": record.grpc_method or NO_METHOD,
+            "GrpcMethod": _method_dimension(record),
             "GrpcCode": code_name(record.grpc_code),
             "Requests": 1,
             "Errors": int(record.grpc_code != 0),
@@ -87,6 +90,12 @@ class MetricsWriter:
         stream = self._stream or sys.stdout
         # One write call per line keeps the line whole in the log.
         stream.write(orjson.dumps(self.record(record), option=orjson.OPT_APPEND_NEWLINE).decode())
+
+
+def _method_dimension(record: AccessRecord) -> str:
+    if not record.grpc_method:
+        return NO_METHOD
+    return record.grpc_method if record.method_known else UNKNOWN_METHOD
 
 
 def _directive(namespace: str, metrics: tuple[tuple[str, str], ...]) -> dict[str, Any]:

@@ -76,6 +76,7 @@ def answer(
     method = resolve(transcoder, target.service, target.name)
     log.route = f"{target.web.content_type if target.web else target.media_type} pass-through"
     log.grpc_method = method.full_name
+    log.method_known = not isinstance(method, RawMethod)
     hooked = _hooks(transcoder, method, request)
     requests = _requests(transcoder, request, target, method, hooked)
     spec = _spec(transcoder, request, method, hooked)

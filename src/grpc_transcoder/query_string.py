@@ -10,17 +10,25 @@ import functools
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
-from grpc_transcoder.errors import FieldViolation, Violations
+from grpc_transcoder.errors import FieldViolation, RequestError, Violations
 
 Pair = tuple[str, str]
 
 
-def parse_pairs(raw: bytes, violations: Violations) -> list[Pair]:
+def parse_pairs(
+    raw: bytes, violations: Violations, *, limit: int = 0, what: str = "the query string"
+) -> list[Pair]:
     """`a=1&b=x+y&c=%2B` as [(a, 1), (b, x y), (c, +)], in order, repeats kept.
 
     `+` is a space and `%XX` a byte; the bytes must be UTF-8 (else a violation naming the key).
-    Empty pieces are skipped; a piece without `=` has the value "".
+    Empty pieces are skipped; a piece without `=` has the value "". More than `limit` pieces
+    (0: no limit) raise RequestError (400) before any is split.
     """
+    if limit and raw.count(b"&") >= limit:
+        raise RequestError(
+            f"{what} has more than {limit} parameters (TRANSCODER_MAX_PARAMETERS)",
+            violations=[FieldViolation("", f"more than {limit} parameters")],
+        )
     if b"%" not in raw and b"+" not in raw:
         try:  # the common case: nothing to unquote, one decode for the whole query
             return [_split(piece) for piece in raw.decode().split("&") if piece]
@@ -62,9 +70,26 @@ class ParameterKey:
     map_key: str | None = None
 
 
-@functools.lru_cache(maxsize=4096)  # parameter names repeat from request to request
 def parse_key(text: str) -> ParameterKey:
-    """`a.b.c` -> (a, b, c); `labels[k.1]` -> (labels,) with map key `k.1`; `tags[]` -> ''."""
+    """`a.b.c` -> (a, b, c); `labels[k.1]` -> (labels,) with map key `k.1`; `tags[]` -> ''.
+
+    Names repeat from request to request, so short ones are parsed once and kept (at most
+    4,096 of them, none longer than MAX_CACHED_KEY_CHARS: the client chooses them).
+    """
+    if len(text) <= MAX_CACHED_KEY_CHARS:
+        return _parse_cached(text)
+    return _parse(text)
+
+
+MAX_CACHED_KEY_CHARS = 128
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_cached(text: str) -> ParameterKey:
+    return _parse(text)
+
+
+def _parse(text: str) -> ParameterKey:
     if text.endswith("]") and "[" in text:
         head, _, rest = text.partition("[")
         return ParameterKey(tuple(head.split(".")), rest[:-1])

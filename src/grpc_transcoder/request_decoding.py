@@ -38,6 +38,7 @@ class DecodingOptions:
     """How requests are decoded; each default is the default of its TRANSCODER_* setting."""
 
     max_request_bytes: int = 4 * 1024 * 1024  # Lambda's payload limit is 6 MB
+    max_parameters: int = 1000  # Django's DATA_UPLOAD_MAX_NUMBER_FIELDS, PHP's max_input_vars
     reject_unknown_query_parameters: bool = True  # grpc-gateway ignores them; we say so
     ignored_query_parameters: frozenset[str] = frozenset()
     enum_case_insensitive: bool = False
@@ -46,6 +47,7 @@ class DecodingOptions:
     def from_settings(cls, settings: Settings) -> DecodingOptions:
         return cls(
             max_request_bytes=settings.max_request_bytes,
+            max_parameters=settings.max_parameters,
             reject_unknown_query_parameters=(
                 settings.unknown_query_parameters is UnknownFields.REJECT
             ),
@@ -84,7 +86,8 @@ class RequestDecoder:
         body = self._body(target, request, binder)
         for path, value in match.bindings:
             binder.bind(".".join(path), path, value, origin=Origin.PATH, map_key=None)
-        pairs = parse_pairs(request.query.encode(), violations)
+        query = request.query.encode()
+        pairs = parse_pairs(query, violations, limit=self.options.max_parameters)
         binder.bind_pairs(pairs, origin=Origin.QUERY, ignored=self.options.ignored_query_parameters)
         if violations:
             raise violations.error()
@@ -121,7 +124,12 @@ class RequestDecoder:
             return None
         if is_form(request, target):
             prefix: FieldPath = (target.field,) if target.field else ()
-            pairs = parse_pairs(request.body, binder.violations)
+            pairs = parse_pairs(
+                request.body,
+                binder.violations,
+                limit=self.options.max_parameters,
+                what="the form body",
+            )
             ignored = self.options.ignored_query_parameters
             binder.bind_pairs(pairs, origin=Origin.BODY, prefix=prefix, ignored=ignored)
             return None

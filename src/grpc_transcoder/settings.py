@@ -54,6 +54,7 @@ class Settings:
     base_path: str = "/"
     max_request_bytes: int = 4 * 1024 * 1024
     max_response_bytes: int = 4 * 1024 * 1024
+    max_parameters: int = 1000
     unknown_query_parameters: UnknownFields = UnknownFields.REJECT
     ignored_query_parameters: frozenset[str] = frozenset()
     unknown_json_fields: UnknownFields = UnknownFields.REJECT
@@ -68,6 +69,7 @@ class Settings:
     channel_idle_seconds: float = 30.0
     keepalive_time_ms: int = 10_000
     keepalive_timeout_ms: int = 3_000
+    connect_timeout_ms: int = 2_000
     tls_ca_file: str = ""
     tls_cert_file: str = ""
     tls_key_file: str = ""
@@ -264,6 +266,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest response body; a larger backend answer becomes an error (Lambda's limit is 6 MB).",
     ),
     Setting(
+        "MAX_PARAMETERS",
+        _integer,
+        "Most query parameters, and most form fields in a form body, one request may send (pieces between `&`); more answer 400 before any is read. 0 turns the cap off.",
+    ),
+    Setting(
         "UNKNOWN_QUERY_PARAMETERS",
         _choice(UnknownFields),
         "`reject` (400 naming them) or `ignore` query parameters that match no field.",
@@ -328,6 +335,11 @@ SETTINGS: tuple[Setting, ...] = (
         "KEEPALIVE_TIMEOUT_MS",
         _integer,
         "A ping unanswered for this long marks the connection dead.",
+    ),
+    Setting(
+        "CONNECT_TIMEOUT_MS",
+        _integer,
+        "A new connection that has not completed its HTTP/2 handshake within this many milliseconds fails the call with 503 UNAVAILABLE instead of waiting out the deadline.",
     ),
     Setting(
         "TLS_CA_FILE",
