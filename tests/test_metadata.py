@@ -220,6 +220,26 @@ def test_client_cannot_spoof_identity_or_generated_entries(
 
 
 @pytest.mark.parametrize(
+    "header",
+    [
+        "grpc-metadata-x-user-id-bin",
+        "grpc-metadata-x-forwarded-for-bin",
+        "grpc-metadata-x-request-id-bin",
+        "grpc-metadata-traceparent-bin",
+        "grpc-metadata-content-type-bin",
+        "x-user-id-bin",
+    ],
+)
+def test_the_bin_twin_of_a_reserved_key_is_dropped_like_the_key(header: str) -> None:
+    policy = MetadataPolicy(
+        forward_headers={"x-user-id-bin"},
+        authorizer_metadata=(("jwt.claims.sub", "x-user-id"),),
+    )
+    sent = metadata(policy, request({header: "YWRtaW4="}, request_id="r"))
+    assert sent == {"x-request-id": "r"}
+
+
+@pytest.mark.parametrize(
     "mapping",
     [
         pytest.param((("jwt.claims.sub", "x-user-bin"),), id="binary-key"),

@@ -112,10 +112,12 @@ class MetadataPolicy:
             key = name
         else:
             return None
-        if key in NEVER_FORWARDED or key.startswith("grpc-"):
+        # A `-bin` twin names the same metadata as its text key: it is refused with it.
+        base = key[:-4] if key.endswith("-bin") else key
+        if base in NEVER_FORWARDED or key.startswith("grpc-"):
             logger.debug("header %r is never forwarded as metadata", name)
             return None
-        if key in self._reserved:
+        if base in self._reserved:
             logger.warning(
                 "dropped header %r: metadata %r is set only by the transcoder", name, key
             )
