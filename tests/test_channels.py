@@ -91,7 +91,9 @@ def test_drop_closes_only_the_current_connection() -> None:
 
 
 def test_grpc_options() -> None:
-    options = ChannelOptions(keepalive_time_ms=7000, keepalive_timeout_ms=2000)
+    options = ChannelOptions(
+        keepalive_time_ms=7000, keepalive_timeout_ms=2000, connect_timeout_ms=1500
+    )
     assert dict(options.grpc_options(PLAIN)) == {
         "grpc.use_local_subchannel_pool": 1,
         "grpc.keepalive_time_ms": 7000,
@@ -99,12 +101,18 @@ def test_grpc_options() -> None:
         "grpc.http2.ping_timeout_ms": 2000,
         "grpc.keepalive_permit_without_calls": 0,
         "grpc.max_receive_message_length": 8 * 1024 * 1024,
+        "grpc.min_reconnect_backoff_ms": 1500,
     }
     named = dict(ChannelOptions(server_name="api.internal").grpc_options(SECURE))
     assert named["grpc.default_authority"] == "api.internal"
     assert named["grpc.ssl_target_name_override"] == "api.internal"
     plain_named = dict(ChannelOptions(server_name="api.internal").grpc_options(PLAIN))
     assert "grpc.ssl_target_name_override" not in plain_named
+
+
+def test_a_connect_timeout_too_short_for_any_connection_fails_at_cold_start() -> None:
+    with pytest.raises(ConfigurationError, match="TRANSCODER_CONNECT_TIMEOUT_MS"):
+        ChannelOptions.from_settings(settings.load({}, connect_timeout_ms=10))
 
 
 def test_options_from_settings_read_the_tls_files(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import enum
 import logging
 import math
 import os
+import re
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -272,14 +273,41 @@ def first_request(owner: object) -> bool:
 
 
 def configure_logging(level: str, *, root: logging.Logger | None = None) -> None:
-    """Set the package's log level; give a bare process a stderr handler.
+    """Set the package's log level; give a bare process a stderr handler; escape every line.
 
     Lambda's runtime and the CLI already put a handler on the root logger; it is used as is, so
-    both of Lambda's log formats keep working. The root logger's own level is left alone.
+    both of Lambda's log formats keep working. The root logger's own level is left alone. Each
+    of its handlers gets an `EscapingFilter`, so that no text in a message (a path, a header,
+    a backend's error message) can start a line of its own.
     """
     logging.getLogger(PACKAGE_LOGGER).setLevel(level)
     root = logging.getLogger() if root is None else root
     if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
+        stderr = logging.StreamHandler()
+        stderr.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(stderr)
+    for handler in root.handlers:
+        if not any(isinstance(f, EscapingFilter) for f in handler.filters):
+            handler.addFilter(EscapingFilter())
+
+
+# Characters that end or break a line somewhere a log is read (terminals, CloudWatch, editors).
+_BREAKS = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+class EscapingFilter(logging.Filter):
+    """Escapes control characters and line separators in every record's message.
+
+    Messages quote what clients and backends send; escaped, such text cannot forge log lines.
+    A traceback (`exc_info`) is printed as it is: it comes from the code, not from a request.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _BREAKS.search(message) is not None:
+            record.msg, record.args = _BREAKS.sub(_escape, message), None
+        return True
+
+
+def _escape(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")

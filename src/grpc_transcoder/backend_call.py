@@ -38,8 +38,14 @@ MIN_ATTEMPT_SECONDS = 0.01
 CONNECTION_FAILURES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 GRPC_DEADLINE_TEXT = "Deadline Exceeded"
 TOO_LARGE = "Received message larger than max"
-# Resolved addresses in gRPC's own messages ("ipv4:10.0.3.7:50051") stay in the logs.
-_ADDRESS = re.compile(r"\b(?:ipv4|ipv6|unix|unix-abstract|vsock):(?:\[[^\]]*\]|[^\s:,;]+)(?::\d+)?")
+# What gRPC's own connection and resolution failures say (grpcio 1.85): addresses such as
+# "ipv4:10.0.3.7:50051", resolver and socket texts.
+_TRANSPORT_TEXT = re.compile(
+    r"\b(?:ipv4|ipv6|unix|unix-abstract|vsock):|failed to connect|connection attempt"
+    r"|resolv|lookup|dns|socket|connection (?:reset|refused|closed)|broken pipe|settings frame"
+    r"|handshake|backends failing|subchannel|goaway|transport",
+    re.IGNORECASE,
+)
 
 
 class CalledMethod(Protocol):
@@ -86,13 +92,16 @@ class BackendCaller:
         """A unary or client-streaming call (`requests` holds one message for unary)."""
         attempt = 1
         while True:
+            started = time.monotonic()
             with self._channels.lease(spec.target, spec.options) as connection:
                 try:
-                    return _unary_once(connection, spec, requests)
+                    result = _unary_once(connection, spec, requests)
+                    connection.proven = True
+                    return result
                 except grpc.RpcError as exc:
                     self.after_failure(connection, spec, exc, attempt)
                     failure = exc
-            if not self.retry(spec, failure, attempt):
+            if not self.retry(spec, failure, attempt, _timed_out(connection, started)):
                 raise self.error(spec, failure)
             attempt += 1
 
@@ -120,9 +129,15 @@ class BackendCaller:
                 _details(exc),
             )
 
-    def retry(self, spec: CallSpec, exc: grpc.RpcError, attempt: int) -> bool:
-        """Wait and return True when the failed attempt should be made again."""
-        if not spec.idempotent or attempt >= MAX_ATTEMPTS:
+    def retry(
+        self, spec: CallSpec, exc: grpc.RpcError, attempt: int, timed_out: bool = False
+    ) -> bool:
+        """Wait and return True when the failed attempt should be made again.
+
+        `timed_out`: the attempt spent the connect timeout on a connection that never worked
+        (a backend that accepts but never answers): another would only spend it again.
+        """
+        if not spec.idempotent or attempt >= MAX_ATTEMPTS or timed_out:
             return False
         if _code(exc) is not grpc.StatusCode.UNAVAILABLE:
             return False
@@ -183,20 +198,24 @@ class ResponseStream:
         attempt = 1
         while True:
             received = 0
+            started = time.monotonic()
             with self._caller.channels.lease(self._spec.target, self._spec.options) as connection:
                 call = self._start(connection)
                 try:
                     for message in call:
                         received += 1
+                        connection.proven = True
                         yield message
                     self._finish(call)
+                    connection.proven = True
                     return
                 except grpc.RpcError as exc:
                     self._caller.after_failure(connection, self._spec, exc, attempt)
                     failure = exc
                 finally:
                     call.cancel()  # a no-op once the call is over; stops it if the reader quit
-            if received or not self._caller.retry(self._spec, failure, attempt):
+            timed_out = _timed_out(connection, started)
+            if received or not self._caller.retry(self._spec, failure, attempt, timed_out):
                 raise self._caller.error(self._spec, failure)
             attempt += 1
 
@@ -230,14 +249,37 @@ def _metadata(exc: grpc.RpcError, which: str) -> Metadata:
     return tuple(getattr(exc, which)() or ())
 
 
+def _timed_out(connection: Connection, started: float) -> bool:
+    """Whether an attempt on a connection that never worked lasted the connect timeout."""
+    elapsed_ms = (time.monotonic() - started) * 1000
+    return not connection.proven and elapsed_ms >= connection.options.connect_timeout_ms
+
+
 def _message(spec: CallSpec, code: grpc.StatusCode, details: str) -> str:
-    """The caller's message: the backend's own, with gRPC's transport texts made useful."""
+    """The caller's message: the backend's own, with gRPC's transport texts made useful.
+
+    An UNAVAILABLE that gRPC itself reports (a connection or name resolution failure) names
+    hosts, addresses and resolvers: the caller gets the service and the TRANSCODER_BACKENDS
+    pattern of its backend instead (the log keeps the details). A backend's own UNAVAILABLE
+    message ("down for maintenance") reaches the caller as it is.
+    """
     if code is grpc.StatusCode.DEADLINE_EXCEEDED and details in ("", GRPC_DEADLINE_TEXT):
         return (
             f"{spec.method.full_name} did not answer within its deadline"
             f" ({spec.deadline.describe()})"
         )
-    if code is grpc.StatusCode.UNAVAILABLE:
-        masked = _ADDRESS.sub("<backend>", details)
-        return masked or f"the backend of {spec.method.service} is unavailable"
+    if code is grpc.StatusCode.UNAVAILABLE and (not details or _transport_text(details, spec)):
+        return unavailable_message(spec.method.service, spec.target)
     return details or code.name
+
+
+def _transport_text(details: str, spec: CallSpec) -> bool:
+    """Whether an UNAVAILABLE text is gRPC's own report of the connection (not the backend's
+    message): it names the target's host, an address, a resolver, or a transport failure."""
+    host = spec.target.address.rpartition(":")[0].strip("[]")
+    return bool(host and host in details) or _TRANSPORT_TEXT.search(details) is not None
+
+
+def unavailable_message(service: str, target: Target) -> str:
+    """What callers are told when the backend of `service` cannot be reached."""
+    return f"the backend of {service} is unavailable (TRANSCODER_BACKENDS {target.pattern!r})"

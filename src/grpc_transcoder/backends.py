@@ -7,7 +7,7 @@ service name to a `Target`: the exact name, then the longest package wildcard, t
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
 from grpc_transcoder.errors import ConfigurationError, NoBackendError
@@ -18,10 +18,16 @@ MAX_CACHED_SERVICES = 1024
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """A gRPC endpoint: `address` is `host:port`; `tls` selects a secure channel."""
+    """A gRPC endpoint: `address` is `host:port`; `tls` selects a secure channel.
+
+    `pattern` is the TRANSCODER_BACKENDS service pattern that names it: what answers and the
+    health report say instead of the address (internal names stay inside). Targets compare by
+    address and TLS only, so patterns with the same target share its channel.
+    """
 
     address: str
     tls: bool
+    pattern: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         return ("grpcs://" if self.tls else "grpc://") + self.address
@@ -94,7 +100,7 @@ class BackendMap:
 
     def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
         self._patterns = ServicePatterns(
-            ((pattern, parse_target(text)) for pattern, text in pairs),
+            ((pattern, replace(parse_target(text), pattern=pattern)) for pattern, text in pairs),
             setting="TRANSCODER_BACKENDS",
         )
 

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 # channel accepts twice the response limit and the JSON size is checked after encoding.
 MIN_RECEIVE_BYTES = 4 * 1024 * 1024
 MAX_CACHED_METHODS = 1024
+MIN_CONNECT_TIMEOUT_MS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +41,15 @@ class ChannelOptions:
     `idle_seconds`: a channel unused for longer is replaced before the next call (0: never),
     because load balancers and NAT forget idle connections (AWS: after 350 s) and a frozen
     Lambda cannot notice. Keepalive pings run only while calls are active, so servers with
-    the default ping policy never answer GOAWAY `too_many_pings`.
+    the default ping policy never answer GOAWAY `too_many_pings`. `connect_timeout_ms`: how
+    long a new connection may take to complete its HTTP/2 handshake (the server's SETTINGS
+    frame) before its calls fail UNAVAILABLE; gRPC's own default is 20 s.
     """
 
     idle_seconds: float = 30.0
     keepalive_time_ms: int = 10_000
     keepalive_timeout_ms: int = 3_000
+    connect_timeout_ms: int = 2_000
     max_response_bytes: int = MIN_RECEIVE_BYTES
     root_certificates: bytes | None = None
     private_key: bytes | None = None
@@ -55,6 +59,11 @@ class ChannelOptions:
     @classmethod
     def from_settings(cls, settings: Settings) -> ChannelOptions:
         """Read the TLS files now (cold start); raises ConfigurationError naming the variable."""
+        if settings.connect_timeout_ms < MIN_CONNECT_TIMEOUT_MS:
+            raise ConfigurationError(
+                f"TRANSCODER_CONNECT_TIMEOUT_MS: {settings.connect_timeout_ms} is too short for"
+                f" any connection; use at least {MIN_CONNECT_TIMEOUT_MS}"
+            )
         if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
             raise ConfigurationError(
                 "TRANSCODER_TLS_CERT_FILE and TRANSCODER_TLS_KEY_FILE must be set together"
@@ -64,6 +73,7 @@ class ChannelOptions:
             idle_seconds=settings.channel_idle_seconds,
             keepalive_time_ms=settings.keepalive_time_ms,
             keepalive_timeout_ms=settings.keepalive_timeout_ms,
+            connect_timeout_ms=settings.connect_timeout_ms,
             max_response_bytes=settings.max_response_bytes,
             root_certificates=_read("TRANSCODER_TLS_CA_FILE", settings.tls_ca_file),
             private_key=_read("TRANSCODER_TLS_KEY_FILE", settings.tls_key_file),
@@ -86,6 +96,9 @@ class ChannelOptions:
             ("grpc.http2.ping_timeout_ms", self.keepalive_timeout_ms),
             ("grpc.keepalive_permit_without_calls", 0),
             ("grpc.max_receive_message_length", self.max_receive_bytes),
+            # gRPC takes the connect timeout of a connection attempt (handshake included)
+            # from the minimum reconnect backoff.
+            ("grpc.min_reconnect_backoff_ms", self.connect_timeout_ms),
         ]
         if self.server_name:
             options.append(("grpc.default_authority", self.server_name))
@@ -113,12 +126,17 @@ def _read(variable: str, path: str) -> bytes | None:
 
 @dataclass(slots=True, eq=False)
 class Connection:
-    """An open channel, the options it was opened with, and its multicallables by method."""
+    """An open channel, the options it was opened with, and its multicallables by method.
+
+    `proven` once a call through it has succeeded: a connection that never worked and timed
+    out connecting is not worth a retry on a fresh one.
+    """
 
     target: Target
     channel: grpc.Channel
     options: ChannelOptions
     last_used: float
+    proven: bool = False
     _callables: dict[tuple[str, bool, bool], Any] = field(default_factory=dict)
 
     def multicallable(self, path: str, *, client_streaming: bool, server_streaming: bool) -> Any:

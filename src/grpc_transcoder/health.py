@@ -19,6 +19,8 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import Message
 
 from grpc_transcoder import settings as settings_module
+from grpc_transcoder.backend_call import unavailable_message
+from grpc_transcoder.backends import Target
 from grpc_transcoder.errors import ConfigurationError, MethodNotAllowedError
 from grpc_transcoder.exchange import HttpRequest, Reply
 from grpc_transcoder.settings import Settings
@@ -40,15 +42,18 @@ READ_METHODS = ("GET", "HEAD")
 
 @dataclass(frozen=True, slots=True)
 class BackendHealth:
-    """The grpc.health.v1 status of one service, or the gRPC code of the failed check."""
+    """The grpc.health.v1 status of one service, or the gRPC code of the failed check.
+
+    `backend` is the TRANSCODER_BACKENDS pattern that routes the service, never its address.
+    """
 
     service: str
-    target: str
+    backend: str
     status: str
     message: str = ""
 
     def fields(self) -> dict[str, str]:
-        fields = {"service": self.service, "target": self.target, "status": self.status}
+        fields = {"service": self.service, "backend": self.backend, "status": self.status}
         if self.message:
             fields["message"] = self.message
         return fields
@@ -106,39 +111,43 @@ def check_backends(
 ) -> list[BackendHealth]:
     """Check every service of the descriptors at its backend, all at once, within `timeout`."""
     request_class, _ = health_messages()
-    pending: list[tuple[str, str, Any]] = []  # service, target, grpc.Future or None
+    pending: list[tuple[str, Target | None, Any]] = []  # service, target, grpc.Future or None
     for service in transcoder.registry.services:
         target = transcoder.backends.resolve(service)
         if target is None:
-            pending.append((service, "", None))
+            pending.append((service, None, None))
             continue
         connection = runtime.channels.get(target, transcoder.calls.channels)
         call = connection.multicallable(CHECK_PATH, client_streaming=False, server_streaming=False)
         data = request_class(service=service).SerializeToString()
-        pending.append((service, str(target), call.future(data, timeout=timeout)))
+        pending.append((service, target, call.future(data, timeout=timeout)))
     return [_result(service, target, future) for service, target, future in pending]
 
 
-def _result(service: str, target: str, future: Any) -> BackendHealth:
-    if future is None:
-        return BackendHealth(service, target, NO_BACKEND, "no backend is configured")
+def _result(service: str, target: Target | None, future: Any) -> BackendHealth:
+    if target is None:
+        return BackendHealth(service, "", NO_BACKEND, "no backend is configured")
     try:
         data = future.result()
     except Exception as exc:  # noqa: BLE001  a failed check is a result, never an error
-        return BackendHealth(service, target, *_failure(exc))
+        return BackendHealth(service, target.pattern, *_failure(service, target, exc))
     _, response_class = health_messages()
     status: Any = response_class.FromString(data)
     name = response_class.DESCRIPTOR.enum_types_by_name["ServingStatus"].values_by_number.get(
         status.status
     )
-    return BackendHealth(service, target, name.name if name else str(status.status))
+    return BackendHealth(service, target.pattern, name.name if name else str(status.status))
 
 
-def _failure(exc: Exception) -> tuple[str, str]:
-    if isinstance(exc, grpc.Call):
-        return str(exc.code().name), str(exc.details() or "")
-    logger.warning("health check failed: %r", exc)
-    return "UNKNOWN", str(exc) or type(exc).__name__
+def _failure(service: str, target: Target, exc: Exception) -> tuple[str, str]:
+    """The code and message of a failed check; connection failures never name an address."""
+    logger.warning("health check of %s at %s failed: %r", service, target, exc)
+    if not isinstance(exc, grpc.Call):
+        return "UNKNOWN", type(exc).__name__
+    code = exc.code()
+    if code is grpc.StatusCode.UNAVAILABLE:
+        return code.name, unavailable_message(service, target)
+    return str(code.name), str(exc.details() or "")
 
 
 @cache
