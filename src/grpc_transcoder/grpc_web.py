@@ -78,9 +78,12 @@ def check_codec(web: WebFormat) -> None:
         )
 
 
-def request_messages(body: bytes, web: WebFormat) -> list[bytes]:
-    """The messages of a request body; raises RequestError naming what is wrong."""
-    return parse_frames(decode_text(body) if web.request_text else body)
+def request_messages(body: bytes, web: WebFormat, *, limit: int = 0) -> list[bytes]:
+    """The messages of a request body; raises RequestError naming what is wrong.
+
+    Reading stops after `limit` + 1 frames (0: no limit): one too many is enough to refuse.
+    """
+    return parse_frames(decode_text(body) if web.request_text else body, limit=limit)
 
 
 def decode_text(body: bytes) -> bytes:
@@ -96,15 +99,16 @@ def decode_text(body: bytes) -> bytes:
         raise RequestError(f"the grpc-web-text body is not valid base64 ({exc})") from None
 
 
-def parse_frames(data: bytes) -> list[bytes]:
+def parse_frames(data: bytes, *, limit: int = 0) -> list[bytes]:
     """The payloads of the data frames in `data`.
 
     Raises RequestError for a body that ends inside a frame, a trailer frame (clients send
-    none) and an unknown flag; UNIMPLEMENTED for a compressed message.
+    none) and an unknown flag; UNIMPLEMENTED for a compressed message. Stops after `limit` + 1
+    frames (0: no limit).
     """
     messages: list[bytes] = []
     offset = 0
-    while offset < len(data):
+    while offset < len(data) and not (limit and len(messages) > limit):
         if len(data) - offset < FRAME_HEADER.size:
             raise _truncated(len(messages), "its 5-byte header")
         flag, length = FRAME_HEADER.unpack_from(data, offset)

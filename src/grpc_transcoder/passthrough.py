@@ -14,7 +14,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from grpc_transcoder import access_log, deadlines, grpc_web, grpc_web_reply, response_metadata
+from grpc_transcoder import (
+    access_log,
+    deadlines,
+    grpc_web,
+    grpc_web_reply,
+    response_metadata,
+    stream_decoding,
+)
 from grpc_transcoder.backend_call import CallSpec, ResponseStream
 from grpc_transcoder.descriptors import MethodInfo
 from grpc_transcoder.errors import Code, RequestError, TranscoderError
@@ -155,7 +162,11 @@ def _requests(
         messages = [request.body]
     else:
         grpc_web.check_codec(target.web)
-        messages = grpc_web.request_messages(request.body, target.web)
+        streams = isinstance(method, RawMethod) or method.client_streaming
+        limit = transcoder.settings.max_stream_messages if streams else 1
+        messages = grpc_web.request_messages(request.body, target.web, limit=limit)
+        if streams:
+            stream_decoding.check_count(len(messages), limit)
     if isinstance(method, RawMethod):
         return messages
     _check_cardinality(method, messages, web=target.web is not None)
@@ -170,9 +181,9 @@ def _check_cardinality(method: MethodInfo, messages: Sequence[bytes], *, web: bo
             status=415,
         )
     if not method.client_streaming and len(messages) != 1:
+        holds = "none" if not messages else "more than one"
         raise RequestError(
-            f"{method.full_name} takes exactly one request message; the gRPC-Web body holds"
-            f" {len(messages)}"
+            f"{method.full_name} takes exactly one request message; the gRPC-Web body holds {holds}"
         )
 
 

@@ -39,6 +39,7 @@ class DecodingOptions:
 
     max_request_bytes: int = 4 * 1024 * 1024  # Lambda's payload limit is 6 MB
     max_parameters: int = 1000  # Django's DATA_UPLOAD_MAX_NUMBER_FIELDS, PHP's max_input_vars
+    max_stream_messages: int = 10_000
     reject_unknown_query_parameters: bool = True  # grpc-gateway ignores them; we say so
     ignored_query_parameters: frozenset[str] = frozenset()
     enum_case_insensitive: bool = False
@@ -48,6 +49,7 @@ class DecodingOptions:
         return cls(
             max_request_bytes=settings.max_request_bytes,
             max_parameters=settings.max_parameters,
+            max_stream_messages=settings.max_stream_messages,
             reject_unknown_query_parameters=(
                 settings.unknown_query_parameters is UnknownFields.REJECT
             ),

@@ -55,6 +55,7 @@ class Settings:
     max_request_bytes: int = 4 * 1024 * 1024
     max_response_bytes: int = 4 * 1024 * 1024
     max_parameters: int = 1000
+    max_stream_messages: int = 10_000
     unknown_query_parameters: UnknownFields = UnknownFields.REJECT
     ignored_query_parameters: frozenset[str] = frozenset()
     unknown_json_fields: UnknownFields = UnknownFields.REJECT
@@ -269,6 +270,11 @@ SETTINGS: tuple[Setting, ...] = (
         "MAX_PARAMETERS",
         _integer,
         "Most query parameters, and most form fields in a form body, one request may send (pieces between `&`); more answer 400 before any is read. 0 turns the cap off.",
+    ),
+    Setting(
+        "MAX_STREAM_MESSAGES",
+        _integer,
+        "Most messages in one request stream (JSON array elements, NDJSON lines, gRPC-Web frames); more answer 400 before any is decoded. 0 turns the cap off.",
     ),
     Setting(
         "UNKNOWN_QUERY_PARAMETERS",

@@ -28,10 +28,16 @@ def media_type(content_type: str) -> str:
     return content_type.partition(";")[0].strip().lower()
 
 
-def elements(body: bytes, content_type: str) -> list[Any]:
-    """The JSON values of the stream: NDJSON lines, array elements, or one object."""
+def elements(body: bytes, content_type: str, *, limit: int = 0) -> list[Any]:
+    """The JSON values of the stream: NDJSON lines, array elements, or one object.
+
+    More than `limit` values (0: no limit) raise RequestError before any is decoded.
+    """
     kind = media_type(content_type)
     if kind in NDJSON_TYPES:
+        if limit and body.count(b"\n") >= limit:  # more lines than that, or blank ones
+            lines = sum(1 for line in body.split(b"\n") if line.strip())
+            check_count(lines, limit)
         return list(_ndjson(body))
     if kind and kind != "application/json" and not kind.endswith("+json"):
         raise RequestError(
@@ -42,7 +48,19 @@ def elements(body: bytes, content_type: str) -> list[Any]:
     if not body.strip():
         return []
     value = _loads(body, "the body")
-    return value if isinstance(value, list) else [value]
+    values = value if isinstance(value, list) else [value]
+    check_count(len(values), limit)
+    return values
+
+
+def check_count(count: int, limit: int) -> None:
+    """Refuse a request stream of more than `limit` messages (0: no limit)."""
+    if limit and count > limit:
+        raise RequestError(
+            f"the request stream holds more than {limit} messages"
+            " (TRANSCODER_MAX_STREAM_MESSAGES)",
+            violations=[FieldViolation("", f"more than {limit} messages")],
+        )
 
 
 def _ndjson(body: bytes) -> Iterator[Any]:
@@ -74,7 +92,8 @@ def decode(
     message_class = registry.message_class(route.method.input)
     bindings = _bindings(match, request, message_class(), decoder)
     messages: list[bytes] = []
-    for index, value in enumerate(elements(request.body, request.content_type)):
+    limit = decoder.options.max_stream_messages
+    for index, value in enumerate(elements(request.body, request.content_type, limit=limit)):
         message = message_class()
         _decode_element(index, value, message, route.body, decoder.json)
         message.MergeFrom(bindings)
