@@ -1,10 +1,12 @@
-"""Backend calls: results with metadata, retries of UNAVAILABLE, a backend down or restarted."""
+"""Backend calls: results with metadata, retries of UNAVAILABLE, a backend down, hung or restarted."""
 
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
@@ -203,3 +205,62 @@ def test_an_rpc_error_that_is_not_a_call_is_unknown(registry: Registry) -> None:
     spec = spec_for(registry, "/library.v1.LibraryService/ListShelves", DOWN)
     error = caller_for(registry).error(spec, grpc.RpcError("no status"))
     assert (error.grpc_code, error.status, error.message) == (2, 500, "no status")
+
+
+@pytest.fixture
+def hung_backend() -> Iterator[str]:
+    """A server that accepts TCP connections and never answers (a frozen process)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    server.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        pytest.param("GET", "/v1/shelves", None, id="get-idempotent"),
+        pytest.param("POST", "/v1/debug/kinds:echo", "{}", id="post"),
+    ],
+)
+def test_a_hung_backend_answers_503_after_the_connect_timeout_without_retries(
+    make_library_handler: Callable[..., Handler],
+    hung_backend: str,
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    path: str,
+    body: str | None,
+) -> None:
+    handler = make_library_handler(
+        backends=(("library.v1.*", hung_backend),), connect_timeout_ms=300
+    )
+    with caplog.at_level(logging.WARNING):
+        response = handler(
+            build(Source.HTTP_API, method, path, body=body), LambdaContext(timeout_ms=20_000)
+        )
+    # Without the connect timeout this would be 504 once the 19.5 s deadline ran out.
+    assert response["statusCode"] == 503
+    body_json = response_json(response)
+    assert body_json["code"] == 14
+    assert "127.0.0.1" not in body_json["message"]
+    assert "'library.v1.*'" in body_json["message"]
+    assert _attempts(caplog) == 1
+    assert "SETTINGS frame" in caplog.text  # the log keeps gRPC's own reason

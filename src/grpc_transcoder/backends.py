@@ -77,6 +77,10 @@ class ServicePatterns(Generic[T]):
         else:
             self._exact[pattern] = value
 
+    def cached(self) -> int:
+        """How many service names are cached (at most MAX_CACHED_SERVICES)."""
+        return len(self._cache)
+
     def resolve(self, service: str) -> T | None:
         try:
             return self._cache[service]
@@ -103,6 +107,10 @@ class BackendMap:
             ((pattern, replace(parse_target(text), pattern=pattern)) for pattern, text in pairs),
             setting="TRANSCODER_BACKENDS",
         )
+
+    @property
+    def patterns(self) -> ServicePatterns[Target]:
+        return self._patterns
 
     def resolve(self, service: str) -> Target | None:
         return self._patterns.resolve(service)

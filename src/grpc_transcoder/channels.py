@@ -139,6 +139,10 @@ class Connection:
     proven: bool = False
     _callables: dict[tuple[str, bool, bool], Any] = field(default_factory=dict)
 
+    @property
+    def cached_methods(self) -> int:
+        return len(self._callables)
+
     def multicallable(self, path: str, *, client_streaming: bool, server_streaming: bool) -> Any:
         """The generic (bytes in, bytes out) multicallable of the method at `path`.
 

@@ -78,6 +78,10 @@ class DeadlinePolicy:
         self._margin = margin_ms / 1000
         self._minimum = minimum_ms / 1000
 
+    @property
+    def maximum(self) -> ServicePatterns[float]:
+        return self._maximum
+
     def deadline(self, service: str, *, header: str | None, remaining_ms: float | None) -> Deadline:
         """The smallest bound; raises RequestError (400) or a 504 TranscoderError."""
         bounds = [(self._maximum.resolve(service) or 30.0, Bound.SERVICE_MAXIMUM)]

@@ -105,6 +105,9 @@ class PlanCache:
         self._plans: dict[str, MessagePlan] = {}
         self._paths: dict[tuple[str, FieldPath], ResolvedPath] = {}
 
+    def cached_paths(self) -> int:
+        return len(self._paths)
+
     def plan(self, descriptor: Descriptor) -> MessagePlan:
         plan = self._plans.get(descriptor.full_name)
         if plan is None:

@@ -55,6 +55,10 @@ class HookTable:
     def __bool__(self) -> bool:
         return bool(self._request or self._response)
 
+    def cached(self) -> int:
+        """How many methods' hooks are cached (at most MAX_CACHED_METHODS)."""
+        return len(self._methods)
+
     def for_method(self, method: str) -> MethodHooks:
         """The hooks of `package.Service/Method`."""
         found = self._methods.get(method)

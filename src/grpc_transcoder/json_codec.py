@@ -76,7 +76,7 @@ class JsonCodec:
 
     def __init__(self, pool: descriptor_pool.DescriptorPool, options: JsonOptions) -> None:
         self._options = options
-        types = TypeUrls(pool)
+        self.types = types = TypeUrls(pool)
         self._decoders = Decoders(pool, ignore_unknown=options.ignore_unknown_fields, types=types)
         style = Style(options.use_proto_names, options.omit_unpopulated, options.enums_as_ints)
         self._encoders = Encoders(pool, style, types=types)

@@ -43,6 +43,10 @@ class TypeUrls:
         self._pool = pool
         self._found: dict[str, Descriptor] = {}  # hits only: misses come from callers
 
+    def __len__(self) -> int:
+        """How many types are cached (at most the pool's message types)."""
+        return len(self._found)
+
     def find(self, type_url: str) -> Descriptor | None:
         name = type_url.rpartition("/")[2]
         found = self._found.get(name)

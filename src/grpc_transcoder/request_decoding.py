@@ -71,6 +71,10 @@ class RequestDecoder:
         self._plans = PlanCache(json=json, enum_case_insensitive=self.options.enum_case_insensitive)
         self._targets: dict[tuple[str, str], BodyTarget] = {}
 
+    @property
+    def plans(self) -> PlanCache:
+        return self._plans
+
     def decode(self, match: Match, request: HttpRequest, message: Message) -> Message:
         """Fill `message` from the request and return it; raises RequestError."""
         self._check_size(request.body)
