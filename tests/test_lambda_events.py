@@ -8,7 +8,7 @@ import pytest
 from grpc_transcoder_tools.local_server import LambdaContext
 
 from grpc_transcoder import lambda_events
-from grpc_transcoder.errors import FieldViolation, RequestError
+from grpc_transcoder.errors import FieldViolation, RequestError, Violations
 from grpc_transcoder.exchange import HttpRequest
 from grpc_transcoder.lambda_events import EventSource
 from grpc_transcoder.query_string import parse_pairs
@@ -74,7 +74,7 @@ def test_the_path_is_what_the_source_passes_on(source: Source, path: str) -> Non
 def test_the_query_decodes_to_what_the_client_sent(source: Source) -> None:
     sent = [("text", "a+b é&c"), ("text", "2"), ("m[k]", "/")]
     query = read(build(source, "GET", "/", query=sent)).query
-    pairs = parse_pairs(query.encode(), [])
+    pairs = parse_pairs(query.encode(), Violations())
     expected = sent[1:] if source is Source.ALB else sent  # single-value ALB: the last wins
     assert sorted(pairs) == sorted(expected)
 
@@ -82,9 +82,9 @@ def test_the_query_decodes_to_what_the_client_sent(source: Source) -> None:
 def test_an_alb_value_that_is_not_utf8_is_named() -> None:
     event = build(Source.ALB, "GET", "/v1/debug/ping")
     event["queryStringParameters"] = {"text": "%FF"}
-    violations: list[FieldViolation] = []
+    violations = Violations()
     assert parse_pairs(read(event).query.encode(), violations) == []
-    assert violations == [FieldViolation("text", "not valid UTF-8 after percent-decoding")]
+    assert violations.listed == [FieldViolation("text", "not valid UTF-8 after percent-decoding")]
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from grpc_transcoder import field_plans
 from grpc_transcoder.descriptors import Registry
-from grpc_transcoder.errors import FieldViolation
+from grpc_transcoder.errors import FieldViolation, Violations
 from grpc_transcoder.field_plans import PlanCache
 from grpc_transcoder.json_codec import JsonCodec, JsonOptions
 from grpc_transcoder.query_binding import Binder, Origin
@@ -36,13 +36,13 @@ def bind(
     codec = JsonCodec(registry.pool, JsonOptions())
     plans = PlanCache(json=codec, enum_case_insensitive=enum_case_insensitive)
     target = registry.new_message(message)
-    violations: list[FieldViolation] = []
+    violations = Violations()
     binder = Binder(plans, target, violations, body=body, reject_unknown=reject_unknown)
     for names, value in path:
         binder.bind(".".join(names), names, value, origin=Origin.PATH, map_key=None)
     pairs = parse_pairs(query.encode(), violations)
     binder.bind_pairs(pairs, origin=Origin.QUERY, ignored=frozenset(ignored))
-    return target, violations
+    return target, violations.listed
 
 
 def as_json(registry: Registry, message: Any) -> Any:
@@ -82,7 +82,7 @@ def as_json(registry: Registry, message: Any) -> Any:
 )
 def test_fields_by_path(registry: Registry, query: str, expected: dict[str, Any]) -> None:
     message, violations = bind(registry, query)
-    assert violations == []
+    assert not violations
     assert as_json(registry, message) == expected
 
 
@@ -124,7 +124,7 @@ def test_fields_by_path(registry: Registry, query: str, expected: dict[str, Any]
 )
 def test_repeated_and_map_fields(registry: Registry, query: str, expected: dict[str, Any]) -> None:
     message, violations = bind(registry, query)
-    assert violations == []
+    assert not violations
     assert as_json(registry, message) == expected
 
 
@@ -163,7 +163,7 @@ def test_repeated_and_map_fields(registry: Registry, query: str, expected: dict[
 )
 def test_well_known_types(registry: Registry, query: str, expected: dict[str, Any]) -> None:
     message, violations = bind(registry, query)
-    assert violations == []
+    assert not violations
     assert as_json(registry, message) == expected
 
 
@@ -320,7 +320,7 @@ def test_resolved_paths_are_cached_up_to_a_limit(
 ) -> None:
     monkeypatch.setattr(field_plans, "MAX_CACHED_PATHS", 1)
     message, violations = bind(registry, "f_int32=1&f_string=a&f_bool=true&f_int64=2")
-    assert violations == []
+    assert not violations
     assert as_json(registry, message) == {
         "fInt32": 1,
         "fString": "a",
@@ -337,19 +337,19 @@ def test_long_values_are_shortened_in_messages(registry: Registry) -> None:
 
 def test_unknown_parameters_can_be_ignored(registry: Registry) -> None:
     message, violations = bind(registry, "nope=1&f_nested.nope=2&f_int32=3", reject_unknown=False)
-    assert violations == []
+    assert not violations
     assert message.f_int32 == 3
 
 
 def test_always_ignored_parameters(registry: Registry) -> None:
     message, violations = bind(registry, "api_key=s3cret&f_int32=3", ignored={"api_key"})
-    assert violations == []
+    assert not violations
     assert message.f_int32 == 3
 
 
 def test_enum_names_in_any_case_when_asked(registry: Registry) -> None:
     message, violations = bind(registry, "f_enum=high&r_enum=Low", enum_case_insensitive=True)
-    assert violations == []
+    assert not violations
     assert (message.f_enum, list(message.r_enum)) == (2, [1])
 
 
@@ -421,7 +421,7 @@ def test_path_values_are_typed(registry: Registry) -> None:
             (("w_timestamp",), "2020-01-01T00:00:00Z"),
         ],
     )
-    assert violations == []
+    assert not violations
     assert as_json(registry, message) == {
         "fNested": {"count": 12},
         "fEnum": "HIGH",
@@ -439,12 +439,12 @@ def test_an_unknown_path_field_is_reported_even_when_unknown_parameters_are_igno
 def test_form_fields_then_path_must_agree(registry: Registry) -> None:
     codec = JsonCodec(registry.pool, JsonOptions())
     message = registry.new_message(KINDS)
-    violations: list[FieldViolation] = []
+    violations = Violations()
     binder = Binder(PlanCache(json=codec), message, violations, body="f_nested")
     binder.bind_pairs([("label", "a"), ("count", "1")], origin=Origin.BODY, prefix=("f_nested",))
     binder.bind("f_nested.label", ("f_nested", "label"), "a", origin=Origin.PATH, map_key=None)
     binder.bind("f_nested.count", ("f_nested", "count"), "2", origin=Origin.PATH, map_key=None)
-    assert violations == [
+    assert violations.listed == [
         FieldViolation(
             "f_nested.count", "1 in the request body but 2 in the URL path; the values must agree"
         )

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grpc_transcoder.errors import FieldViolation
+from grpc_transcoder.errors import FieldViolation, Violations
 from grpc_transcoder.query_string import ParameterKey, parse_key, parse_pairs
 
 # -- the grammar ------------------------------------------------------------------------------
@@ -31,15 +31,15 @@ from grpc_transcoder.query_string import ParameterKey, parse_key, parse_pairs
     ],
 )
 def test_parse_pairs(raw: bytes, pairs: list[tuple[str, str]]) -> None:
-    violations: list[FieldViolation] = []
+    violations = Violations()
     assert parse_pairs(raw, violations) == pairs
-    assert violations == []
+    assert not violations
 
 
 def test_invalid_utf8_is_a_violation_naming_the_key() -> None:
-    violations: list[FieldViolation] = []
+    violations = Violations()
     assert parse_pairs(b"name=%FF%FE&ok=1", violations) == [("ok", "1")]
-    assert violations == [FieldViolation("name", "not valid UTF-8 after percent-decoding")]
+    assert violations.listed == [FieldViolation("name", "not valid UTF-8 after percent-decoding")]
 
 
 @pytest.mark.parametrize(
@@ -66,15 +66,15 @@ _TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
 @given(pairs=st.lists(st.tuples(_TEXT, _TEXT), max_size=6), plus=st.booleans())
 def test_encoded_pairs_round_trip(pairs: list[tuple[str, str]], plus: bool) -> None:
     raw = urlencode(pairs, quote_via=quote_plus if plus else quote).encode()
-    violations: list[FieldViolation] = []
+    violations = Violations()
     assert parse_pairs(raw, violations) == pairs
-    assert violations == []
+    assert not violations
 
 
 @settings(max_examples=300, deadline=None)
 @given(raw=st.binary(max_size=60))
 def test_any_bytes_parse_to_pairs_or_violations(raw: bytes) -> None:
-    violations: list[FieldViolation] = []
+    violations = Violations()
     pairs = parse_pairs(raw, violations)
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in pairs)
-    assert all(v.description for v in violations)
+    assert all(v.description for v in violations.listed)

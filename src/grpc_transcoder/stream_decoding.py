@@ -57,8 +57,7 @@ def check_count(count: int, limit: int) -> None:
     """Refuse a request stream of more than `limit` messages (0: no limit)."""
     if limit and count > limit:
         raise RequestError(
-            f"the request stream holds more than {limit} messages"
-            " (TRANSCODER_MAX_STREAM_MESSAGES)",
+            f"the request stream holds more than {limit} messages (TRANSCODER_MAX_STREAM_MESSAGES)",
             violations=[FieldViolation("", f"more than {limit} messages")],
         )
 
