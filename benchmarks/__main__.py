@@ -18,7 +18,7 @@ from benchmarks import report
 from benchmarks.harness import machine, versions
 
 README = Path(__file__).with_name("README.md")
-SECTIONS = ("warm", "cold", "codec", "routing", "package")
+SECTIONS = ("warm", "cold", "codec", "routing", "hostile", "package")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         "cold": report.cold,
         "codec": report.codec,
         "routing": report.routing,
+        "hostile": report.hostile,
         "package": report.package,
     }
     parts = [_header(args)]

@@ -163,3 +163,29 @@ def package(quick: bool) -> str:
             f"| {report.files:,} | {report.unzipped_bytes / mib:.1f} MiB | {report.zipped_bytes / mib:.1f} MiB |"
         )
     return "\n".join(rows)
+
+
+# A hostile body may cost no more than twice a well-formed body of the same size and kind
+# (most cost less: decoding stops at the first 100 problems).
+HOSTILE_CPU_TARGET = 2.0
+
+
+def hostile(quick: bool) -> str:
+    from benchmarks import hostile as hostile_bench
+
+    results = hostile_bench.run(
+        size=64 * 1024 if quick else hostile_bench.MIB, repeats=1 if quick else 5
+    )
+    rows = [
+        "### Hostile bodies: CPU per MiB of body and peak RSS per request, next to a well-formed body of the same size and kind",
+        "",
+        "| shape | body | hostile: status, answer | hostile CPU ms/MiB | hostile peak RSS | well-formed: status | well-formed CPU ms/MiB | well-formed peak RSS | CPU hostile / well-formed |",
+        "| --- | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        rows.append(
+            f"| {r.name} ({r.description}) | {r.body_mib:.2f} MiB | {r.hostile.status}, {r.hostile.answer_bytes:,} B "
+            f"| {r.hostile.cpu_ms_per_mib:.1f} | {r.hostile.peak_rss_mb:.1f} MB | {r.honest.status} "
+            f"| {r.honest.cpu_ms_per_mib:.1f} | {r.honest.peak_rss_mb:.1f} MB | {r.cpu_ratio:.2f}{_verdict(r.cpu_ratio, HOSTILE_CPU_TARGET)} |"
+        )
+    return "\n".join(rows)

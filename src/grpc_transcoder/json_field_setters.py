@@ -86,7 +86,12 @@ def _integer(attr: str, parse: Parser, low: int, high: int) -> Setter:
     def set_integer(message: Message, value: Any, _depth: int) -> None:
         if type(value) is str:  # 64-bit integers arrive as strings
             digits = value[1:] if value[:1] == "-" else value
-            if digits.isdecimal() and digits.isascii() and low <= int(value) <= high:
+            if (
+                len(digits) <= 20
+                and digits.isdecimal()
+                and digits.isascii()
+                and low <= int(value) <= high
+            ):
                 setattr(message, attr, int(value))
                 return
         elif type(value) is int and low <= value <= high:

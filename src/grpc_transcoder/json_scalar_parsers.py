@@ -75,8 +75,14 @@ def _json_format_integer(value: Any, what: str) -> int:
         raise expected(what, value)
     if isinstance(value, bool):
         raise expected(what, value)
+    # int() of a long string costs time quadratic in its length, even when it fails: long
+    # digit strings are out of range without it, and other long strings can only be floats.
+    long_text = isinstance(value, str) and len(value) > _INTEGER_DIGITS
+    if long_text and _too_many_digits(value):
+        raise expected(what, value, "out of range")
     try:
-        return int(value)
+        if not long_text or value.strip().lstrip("+-").isdecimal():
+            return int(value)
     except ValueError:
         pass
     except (TypeError, OverflowError):
@@ -88,6 +94,14 @@ def _json_format_integer(value: Any, what: str) -> int:
     if not number.is_integer():
         raise expected(what, value, "not an integer")
     return int(number)
+
+
+_INTEGER_DIGITS = 20  # 18446744073709551615, the largest uint64
+
+
+def _too_many_digits(text: str) -> bool:
+    significant = text.strip().lstrip("+-").lstrip("0")
+    return len(significant) > _INTEGER_DIGITS and significant.isdecimal()
 
 
 def _floating(kind: Kind) -> Convert:
