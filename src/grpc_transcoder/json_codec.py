@@ -42,12 +42,15 @@ class JsonOptions:
     - `enums_as_ints`: print enum numbers instead of names (Envoy: `always_print_enums_as_ints`).
     - `ignore_unknown_fields`: drop JSON keys that name no field, and enum names that name no
       value, instead of rejecting the request (Envoy rejects them; grpc-gateway drops them).
+    - `enum_case_insensitive`: accept enum names in any letter case (Envoy:
+      `case_insensitive_enum_parsing`; both references are case-sensitive by default).
     """
 
     use_proto_names: bool = False
     omit_unpopulated: bool = False
     enums_as_ints: bool = False
     ignore_unknown_fields: bool = False
+    enum_case_insensitive: bool = False
 
 
 class JsonEncodeError(TranscoderError):
@@ -77,7 +80,12 @@ class JsonCodec:
     def __init__(self, pool: descriptor_pool.DescriptorPool, options: JsonOptions) -> None:
         self._options = options
         self.types = types = TypeUrls(pool)
-        self._decoders = Decoders(pool, ignore_unknown=options.ignore_unknown_fields, types=types)
+        self._decoders = Decoders(
+            pool,
+            ignore_unknown=options.ignore_unknown_fields,
+            types=types,
+            enum_case_insensitive=options.enum_case_insensitive,
+        )
         style = Style(options.use_proto_names, options.omit_unpopulated, options.enums_as_ints)
         self._encoders = Encoders(pool, style, types=types)
 

@@ -54,6 +54,7 @@ class FieldDecoder:
     null: Null
     set: json_field_setters.Setter
     empty: type | None = None  # list for repeated fields, dict for maps: `[]`/`{}` just clear
+    aliased: bool = False  # its JSON name and proto name differ: an object could give both
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +71,16 @@ class Decoders:
     """Compiles and caches one decoder per message type for one pool and option set."""
 
     def __init__(
-        self, pool: descriptor_pool.DescriptorPool, *, ignore_unknown: bool, types: TypeUrls
+        self,
+        pool: descriptor_pool.DescriptorPool,
+        *,
+        ignore_unknown: bool,
+        types: TypeUrls,
+        enum_case_insensitive: bool = False,
     ) -> None:
         self.pool = pool
         self.ignore_unknown = ignore_unknown
+        self.enum_case_insensitive = enum_case_insensitive
         self.types = types
         self._decoders: dict[Descriptor, MessageDecode] = {}
         self._pending: dict[Descriptor, list[MessageDecode]] = {}
@@ -165,13 +172,17 @@ def decode_fields(table: FieldTable, message: Message, value: dict[Any, Any], de
     """Merge a JSON object into `message`; raises Invalid with every problem found."""
     problems: Problems | None = None
     oneofs: set[str] | None = None
+    given: set[str] | None = None  # fields given by an aliased key
     fields = table.fields
     for key, item in value.items():
         field = fields.get(key)
         try:
             if field is None:
                 _unknown(table, key)
-            elif item is None:
+                continue
+            if field.aliased:
+                given = _once(given, field.attr, key)
+            if item is None:
                 _set_null(field, message)
             elif type(item) is field.empty and not item:  # common in echoed, fully printed JSON
                 type(message).ClearField(message, field.attr)
@@ -185,6 +196,17 @@ def decode_fields(table: FieldTable, message: Message, value: dict[Any, Any], de
             problems = prefixed(problems, _key_segment(key), exc)
     if problems is not None:
         raise Invalid(problems)
+
+
+def _once(given: set[str] | None, attr: str, key: str) -> set[str]:
+    """Refuse a field given twice in one object, by its JSON name and by its proto name
+    (protobuf's C++ and Go parsers refuse it; Python's json_format keeps the last)."""
+    if given is None:
+        return {attr}
+    if attr in given:
+        raise invalid(f"the field {attr} is given twice, as {show(key)} and by its other name")
+    given.add(attr)
+    return given
 
 
 def _key_segment(key: Any) -> str:
@@ -259,10 +281,15 @@ def _compile_table(decoders: Decoders, descriptor: Descriptor) -> FieldTable | N
 
 def _field_decoder(decoders: Decoders, field: FieldDescriptor) -> FieldDecoder:
     oneof = field.containing_oneof.name if field.containing_oneof is not None else None
+    aliased = field.json_name != field.name
     setter = json_field_setters.setter(
-        field, decoders.for_type, skip_unknown=decoders.ignore_unknown
+        field,
+        decoders.for_type,
+        skip_unknown=decoders.ignore_unknown,
+        enum_case_insensitive=decoders.enum_case_insensitive,
     )
-    return FieldDecoder(field.name, oneof, _null_rule(field), setter, _empty_form(field))
+    null = _null_rule(field)
+    return FieldDecoder(field.name, oneof, null, setter, _empty_form(field), aliased)
 
 
 def _empty_form(field: FieldDescriptor) -> type | None:

@@ -28,8 +28,10 @@ def setter(
     decoder_for: Callable[[Descriptor], MessageDecode],
     *,
     skip_unknown: bool,
+    enum_case_insensitive: bool = False,
 ) -> Setter:
-    """The setter of a field; `skip_unknown` drops unknown enum names in lists and maps."""
+    """The setter of a field; `skip_unknown` drops unknown enum names in lists and maps;
+    `enum_case_insensitive` accepts enum names in any letter case."""
     entry = field.message_type
     if entry is not None and entry.GetOptions().map_entry:
         key = json_scalar_parsers.parser(entry.fields_by_name["key"], map_key=True)
@@ -37,7 +39,10 @@ def setter(
         if value.message_type is not None:
             put = _put_message(decoder_for(value.message_type))
         else:
-            put = _put_scalar(json_scalar_parsers.parser(value))
+            value_parser = json_scalar_parsers.parser(
+                value, enum_case_insensitive=enum_case_insensitive
+            )
+            put = _put_scalar(value_parser)
         return _map(field.name, key, put, skip_unknown=skip_unknown)
     if entry is not None:
         decode = decoder_for(entry)
@@ -45,7 +50,7 @@ def setter(
             null_elements = entry.full_name == VALUE
             return _repeated_message(field.name, decode, null_elements=null_elements)
         return _message(field.name, decode)
-    parse = json_scalar_parsers.parser(field)
+    parse = json_scalar_parsers.parser(field, enum_case_insensitive=enum_case_insensitive)
     if field.is_repeated:
         return _repeated_scalar(field.name, parse, skip_unknown=skip_unknown)
     return _scalar(field.name, parse)

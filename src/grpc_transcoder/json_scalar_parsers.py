@@ -2,8 +2,10 @@
 
 Input: a field descriptor (at compile time), then parsed JSON values. Output: Python values
 ready to assign to the field, or `Invalid` saying what was expected. json_format's leniencies
-are kept on purpose (`"1e3"` and `1.0` for an int32, `true` for a double, URL-safe or unpadded
-base64, enum numbers as strings), so that every body it accepts is accepted here too.
+are kept on purpose (`"1e3"` and `1.0` for an int32, URL-safe or unpadded base64, enum numbers
+as strings), so that every body it accepts is accepted here too. Where Python's json_format is
+more lenient than protobuf's C++ and Go parsers (what Envoy and grpc-gateway run), the stricter
+rule wins: `true` and `false` are refused for floats, doubles and enums.
 """
 
 from __future__ import annotations
@@ -43,10 +45,17 @@ class Parser:
     names: Mapping[str, int] | None = None  # enums: the numbers of the value names
 
 
-def parser(field: FieldDescriptor, *, map_key: bool = False) -> Parser:
+def parser(
+    field: FieldDescriptor, *, map_key: bool = False, enum_case_insensitive: bool = False
+) -> Parser:
+    """The parser of a field's values (`map_key`: of a map's keys, which JSON writes as text).
+
+    `enum_case_insensitive` (TRANSCODER_ENUM_CASE_INSENSITIVE, Envoy's
+    `case_insensitive_enum_parsing`) accepts enum value names in any letter case.
+    """
     kind = kind_of(field)
     if kind is Kind.ENUM:
-        return _enum_parser(enum_of(field))
+        return _enum_parser(enum_of(field), case_insensitive=enum_case_insensitive)
     if map_key:
         return _KEY_PARSERS[kind]
     return _PARSERS[kind]
@@ -122,6 +131,8 @@ def _floating(kind: Kind) -> Convert:
 
 def _json_format_float(value: Any, what: str) -> float:
     """json_format's float rules: numbers, numeric strings, "NaN" and "[-]Infinity"."""
+    if value is True or value is False:
+        raise expected(what, value)
     if value == "nan":
         raise expected(what, value, 'write "NaN"')
     try:
@@ -164,22 +175,27 @@ def _key_boolean(value: Any) -> bool:
     raise expected('"true" or "false"', value)
 
 
-def _enum_parser(enum_type: EnumDescriptor) -> Parser:
+def _enum_parser(enum_type: EnumDescriptor, *, case_insensitive: bool = False) -> Parser:
     by_name: dict[str, int] = {
         option.string: value.number
         for value, option in custom_json_names(enum_type)
         if option.HasField("string")
     }
     by_name.update((name, value.number) for name, value in enum_type.values_by_name.items())
+    folded = {name.lower(): number for name, number in by_name.items()}
     numbers = frozenset(enum_type.values_by_number)
     closed = enum_type.is_closed
     what = f"a {enum_type.full_name} name or number"
 
     def convert(value: Any) -> int:
+        if value is True or value is False:
+            raise expected(what, value)
         try:
             number = by_name.get(value)
         except TypeError:
             raise expected(what, value) from None
+        if number is None and case_insensitive and isinstance(value, str):
+            number = folded.get(value.lower())
         if number is not None:
             return number
         try:

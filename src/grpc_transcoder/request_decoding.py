@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from google.protobuf.message import Message
 
-from grpc_transcoder import field_mask_fill
+from grpc_transcoder import field_mask_fill, json_documents
 from grpc_transcoder.body_targets import BodyKind, BodyTarget, compile_target, is_form
 from grpc_transcoder.errors import Code, FieldViolation, RequestError, Violations
 from grpc_transcoder.exchange import HttpRequest
@@ -155,10 +155,31 @@ class RequestDecoder:
         try:
             decode_json(self.json, value, binder.message)
         except RequestError as exc:
-            binder.violations.add(exc)
+            binder.violations.add(_as_sent(exc, target.field))
         root = self._plans.plan_of(binder.message)
         binder.body_sets = lambda path: _json_has(value, path, root, self._plans)
         return value.get(target.field) if target.field else value
+
+
+def _as_sent(error: RequestError, body_field: str) -> RequestError:
+    """The problems of a body bound to `body_field`, with field paths as the client wrote them
+    (`tehme`, not `shelf.tehme`): the client sent the field's value, not an object holding it."""
+    if not body_field:
+        return error
+    violations = [
+        FieldViolation(_strip_field(violation.field, body_field), violation.description)
+        for violation in error.violations
+    ]
+    return RequestError(
+        error.message, violations=violations, unlisted=error.unlisted, stopped=error.stopped
+    )
+
+
+def _strip_field(path: str, body_field: str) -> str:
+    if path == body_field:
+        return ""
+    rest = path[len(body_field) :] if path.startswith(body_field) else path
+    return rest[1:] if rest.startswith(".") else rest
 
 
 def _check_no_body(body: bytes, violations: Violations) -> None:
@@ -188,10 +209,18 @@ def _parse_json(body: bytes, violations: Violations) -> Any:
         )
         return None
     try:
-        return orjson.loads(body)
+        value = json_documents.loads(body)
     except orjson.JSONDecodeError as exc:
         violations.append(FieldViolation("", f"the body is not valid JSON: {exc}"))
         return None
+    except json_documents.DuplicateKeyError as exc:
+        violations.append(FieldViolation("", f"the body is not valid: {exc}"))
+        return None
+    if value is None:
+        violations.append(
+            FieldViolation("", "the body is JSON null; send a JSON value, or no body")
+        )
+    return value
 
 
 def _json_has(value: Any, path: FieldPath, plan: MessagePlan, plans: PlanCache) -> bool:

@@ -90,6 +90,7 @@ def json_options(settings: Settings) -> JsonOptions:
         omit_unpopulated=settings.json_omit_unpopulated,
         enums_as_ints=settings.json_enums_as_ints,
         ignore_unknown_fields=settings.unknown_json_fields is UnknownFields.IGNORE,
+        enum_case_insensitive=settings.enum_case_insensitive,
     )
 
 

@@ -294,7 +294,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ENUM_CASE_INSENSITIVE",
         _bool,
-        "Accept enum names in any letter case in query parameters and form bodies.",
+        "Accept enum names in any letter case, in query parameters and in form and JSON bodies (Envoy: case_insensitive_enum_parsing).",
     ),
     Setting(
         "JSON_USE_PROTO_NAMES",

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from google.protobuf.message import Message
 
+from grpc_transcoder import json_documents
 from grpc_transcoder.descriptors import Registry
 from grpc_transcoder.errors import Code, FieldViolation, RequestError
 from grpc_transcoder.exchange import HttpRequest
@@ -70,8 +71,8 @@ def _ndjson(body: bytes) -> Iterator[Any]:
 
 def _loads(data: bytes, what: str) -> Any:
     try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
+        return json_documents.loads(data)
+    except (orjson.JSONDecodeError, json_documents.DuplicateKeyError) as exc:
         raise RequestError(
             f"{what} is not valid JSON: {exc}", violations=[FieldViolation("", str(exc))]
         ) from None
