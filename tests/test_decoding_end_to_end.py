@@ -228,15 +228,35 @@ def test_oversized_bodies_answer_413(
 
 
 @pytest.mark.parametrize("source", ALL_SOURCES)
-def test_unsupported_content_types_answer_415(
+def test_binary_content_types_answer_415(
     library_handler: Handler, context: LambdaContext, source: Source
 ) -> None:
     event = build(
-        source, "POST", "/v1/shelves", body="theme", headers=[("content-type", "text/plain")]
+        source,
+        "POST",
+        "/v1/shelves",
+        body='{"theme": "x"}',
+        headers=[("content-type", "application/octet-stream")],
     )
     status, error = call(library_handler, context, event)
     assert status == 415
     assert "application/json or application/x-www-form-urlencoded" in error["message"]
+
+
+@pytest.mark.parametrize("source", ALL_SOURCES)
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain;charset=UTF-8", "", "text/html", "application/xml", "application/vnd.acme+json"],
+    ids=["text-plain", "missing", "html", "xml", "vendor-json"],
+)
+def test_a_json_body_is_read_as_json_whatever_its_text_content_type(
+    library_handler: Handler, context: LambdaContext, source: Source, content_type: str
+) -> None:
+    headers = [("content-type", content_type)] if content_type else []
+    event = build(source, "POST", "/v1/shelves", body='{"theme": "Plain"}', headers=headers)
+    status, shelf = call(library_handler, context, event)
+    assert status == 201
+    assert shelf["theme"] == "Plain"
 
 
 def test_settings_for_unknown_and_ignored_parameters_and_enum_case(

@@ -499,9 +499,9 @@ def test_json_content_types(
     ("path", "content_type", "message"),
     [
         pytest.param(
-            "/v1/shelves", "text/plain",
-            "unsupported Content-Type 'text/plain' for the body field 'shelf'; send application/json or application/x-www-form-urlencoded",
-            id="text-plain",
+            "/v1/shelves", "image/png",
+            "unsupported Content-Type 'image/png' for the body field 'shelf'; send application/json or application/x-www-form-urlencoded",
+            id="image",
         ),
         pytest.param(
             "/v1/debug/kinds:echo", "multipart/form-data; boundary=x",

@@ -284,6 +284,18 @@ def _import(
         ),
         pytest.param("[]", "application/json", [], id="empty-array"),
         pytest.param("", "", [], id="no-body"),
+        pytest.param(
+            '[{"name": "shelves/fiction/books/c1"}]',
+            "application/x-www-form-urlencoded",
+            ["shelves/fiction/books/c1"],
+            id="curl-d-form-type",
+        ),
+        pytest.param(
+            '[{"name": "shelves/fiction/books/t1"}]',
+            "text/plain;charset=UTF-8",
+            ["shelves/fiction/books/t1"],
+            id="text-plain",
+        ),
     ],
 )
 def test_client_stream(
@@ -310,7 +322,10 @@ def test_client_stream(
             '{"name": "a"}\n{oops\n', NDJSON, 400, "line 2 of the NDJSON body", id="bad-line"
         ),
         pytest.param("[1, ", "application/json", 400, "the body is not valid JSON", id="bad-json"),
-        pytest.param("<books/>", "application/xml", 415, "application/x-ndjson", id="xml"),
+        pytest.param("<books/>", "application/xml", 400, "not valid JSON", id="xml-read-as-json"),
+        pytest.param(
+            "\x00\x01", "application/octet-stream", 415, "application/x-ndjson", id="binary"
+        ),
         pytest.param(
             '[{"name": "shelves/nowhere/books/x"}]',
             "application/json",

@@ -62,7 +62,7 @@ def compile_target(plan: MessagePlan, body: str) -> BodyTarget:
     return BodyTarget(kind, field.name)
 
 
-def _media_type(content_type: str) -> tuple[str, str]:
+def media_type(content_type: str) -> tuple[str, str]:
     """(media type, charset), both lower case; charset '' when not given."""
     media, _, params = content_type.partition(";")
     charset = ""
@@ -74,22 +74,49 @@ def _media_type(content_type: str) -> tuple[str, str]:
 
 
 def is_form(request: HttpRequest, target: BodyTarget) -> bool:
-    """True for a form body; False for JSON; raises 415 for anything else.
+    """True for a form body; False for JSON; raises 415 for a body that cannot be either.
 
-    No Content-Type means JSON. A form-typed body that starts with '{' or '[' is JSON too:
-    `curl -d '{...}'` labels JSON as a form, and no form field name starts with those.
+    As in Envoy and grpc-gateway, a JSON route reads its body as JSON whatever the
+    Content-Type says, unless it is a form: `text/plain` (what browsers' `fetch` sends for a
+    string, and what clients send to avoid a CORS preflight), no Content-Type at all, or any
+    other text type. Only binary types (`cannot_be_json`) and charsets other than UTF-8 answer
+    415. A form-typed body that starts with '{' or '[' is JSON too: `curl -d '{...}'` labels
+    JSON as a form, and no form field name starts with those.
     """
-    media, charset = _media_type(request.content_type)
+    media, charset = media_type(request.content_type)
     if charset and charset not in _CHARSETS:
         raise _unsupported(f"charset {charset!r}", target, "send UTF-8")
-    if not media or media == JSON or media.endswith("+json"):
-        return False
     if media == FORM:
         if request.body.lstrip()[:1] in (b"{", b"["):
             return False
         if target.kind is BodyKind.MESSAGE:
             return True
-    raise _unsupported(f"Content-Type {media!r}", target, f"send {target.accepts}")
+        raise _unsupported(f"Content-Type {media!r}", target, f"send {target.accepts}")
+    if cannot_be_json(media):
+        raise _unsupported(f"Content-Type {media!r}", target, f"send {target.accepts}")
+    return False
+
+
+# Media types whose bodies are never JSON text: binary data, archives, multipart forms.
+_BINARY_PREFIXES = ("image/", "audio/", "video/", "font/", "multipart/", "application/grpc")
+_BINARY_TYPES = frozenset(
+    {
+        "application/octet-stream",
+        "application/pdf",
+        "application/zip",
+        "application/gzip",
+        "application/x-tar",
+        "application/x-protobuf",
+        "application/protobuf",
+        "application/proto",
+        "application/vnd.google.protobuf",
+    }
+)
+
+
+def cannot_be_json(media: str) -> bool:
+    """Whether a (lower-case) media type names a body that cannot be JSON text."""
+    return media in _BINARY_TYPES or media.startswith(_BINARY_PREFIXES)
 
 
 def _unsupported(what: str, target: BodyTarget, advice: str) -> RequestError:

@@ -1,8 +1,9 @@
 """Stream decoding: a client-streaming request body as the stream of request messages.
 
-Input: the body (a JSON array, one JSON object, or NDJSON with `Content-Type:
-application/x-ndjson`), the route and its path and query bindings. Output: the serialized
-request messages, in order. Problems raise RequestError naming the element.
+Input: the body (a JSON array or one JSON object whatever its text Content-Type, or NDJSON
+with `Content-Type: application/x-ndjson`), the route and its path and query bindings.
+Output: the serialized request messages, in order. Problems raise RequestError naming the
+element.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import orjson
 from google.protobuf.message import Message
 
 from grpc_transcoder import json_documents
+from grpc_transcoder.body_targets import cannot_be_json
 from grpc_transcoder.descriptors import Registry
 from grpc_transcoder.errors import Code, FieldViolation, RequestError
 from grpc_transcoder.exchange import HttpRequest
@@ -40,7 +42,7 @@ def elements(body: bytes, content_type: str, *, limit: int = 0) -> list[Any]:
             lines = sum(1 for line in body.split(b"\n") if line.strip())
             check_count(lines, limit)
         return list(_ndjson(body))
-    if kind and kind != "application/json" and not kind.endswith("+json"):
+    if cannot_be_json(kind):
         raise RequestError(
             f"unsupported Content-Type {kind!r} for a request stream; send a JSON array"
             " (application/json) or one message per line (application/x-ndjson)",
