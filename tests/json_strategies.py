@@ -396,3 +396,86 @@ def _any_json(registry: Registry, depth: int) -> st.SearchStrategy[Any]:
         ]
     )
     return inline | wrapped | broken
+
+
+# -- where protobuf's C++ and Go parsers are stricter than Python's json_format -------------
+
+_FLOATING = (FieldDescriptor.CPPTYPE_DOUBLE, FieldDescriptor.CPPTYPE_FLOAT)
+_FLOAT_WRAPPERS = ("google.protobuf.DoubleValue", "google.protobuf.FloatValue")
+_OPAQUE = (
+    "google.protobuf.Struct",
+    "google.protobuf.Value",
+    "google.protobuf.ListValue",
+    "google.protobuf.Timestamp",
+    "google.protobuf.Duration",
+    "google.protobuf.FieldMask",
+    "google.protobuf.Empty",
+)
+
+
+def references_reject(registry: Registry, body: Any, full_name: str = "library.v1.Kinds") -> bool:
+    """Whether the parsers behind Envoy (C++) and grpc-gateway (Go) refuse a body that Python's
+    json_format may accept: `true`/`false` for a float, double or enum (also as elements, map
+    values and wrapper values), or one field given by both its JSON name and its proto name."""
+    return _stricter(registry, registry.pool.FindMessageTypeByName(full_name), body)
+
+
+def _stricter(registry: Registry, descriptor: Descriptor, value: Any) -> bool:
+    if not isinstance(value, dict) or descriptor.full_name in _OPAQUE:
+        return False
+    if descriptor.full_name == "google.protobuf.Any":
+        return _stricter_any(registry, value)
+    if descriptor.full_name in _FLOAT_WRAPPERS:
+        return False  # a wrapper is written as its bare value, checked by the caller
+    seen: set[str] = set()
+    fields = {
+        **{f.name: f for f in descriptor.fields},
+        **{f.json_name: f for f in descriptor.fields},
+    }
+    for key, item in value.items():
+        field = fields.get(key)
+        if field is None:
+            continue
+        if field.name in seen:
+            return True
+        seen.add(field.name)
+        if item is not None and _stricter_field(registry, field, item):
+            return True
+    return False
+
+
+def _stricter_field(registry: Registry, field: FieldDescriptor, item: Any) -> bool:
+    entry = field.message_type
+    if entry is not None and entry.GetOptions().map_entry:
+        value_field = entry.fields_by_name["value"]
+        values = item.values() if isinstance(item, dict) else ()
+        return any(v is not None and _stricter_value(registry, value_field, v) for v in values)
+    if field.is_repeated:
+        elements = item if isinstance(item, list) else ()
+        return any(e is not None and _stricter_value(registry, field, e) for e in elements)
+    return _stricter_value(registry, field, item)
+
+
+def _stricter_value(registry: Registry, field: FieldDescriptor, item: Any) -> bool:
+    entry = field.message_type
+    if entry is not None:
+        if entry.full_name in _FLOAT_WRAPPERS:
+            return isinstance(item, bool)
+        return _stricter(registry, entry, item)
+    numeric = field.cpp_type in _FLOATING or field.cpp_type == FieldDescriptor.CPPTYPE_ENUM
+    return numeric and isinstance(item, bool)
+
+
+def _stricter_any(registry: Registry, value: dict[str, Any]) -> bool:
+    type_url = value.get("@type")
+    if not isinstance(type_url, str):
+        return False
+    try:
+        contained = registry.pool.FindMessageTypeByName(type_url.rpartition("/")[2])
+    except KeyError:
+        return False
+    if contained.full_name in _FLOAT_WRAPPERS:
+        return isinstance(value.get("value"), bool)
+    if contained.full_name in _OPAQUE or contained.file.name == "google/protobuf/wrappers.proto":
+        return False
+    return _stricter(registry, contained, {k: v for k, v in value.items() if k != "@type"})

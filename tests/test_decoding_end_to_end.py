@@ -98,6 +98,43 @@ def test_a_raw_plus_is_a_space_and_an_encoded_plus_a_plus(
     assert (status, answer) == (200, {"text": "a b+c"})
 
 
+def test_a_raw_plus_stays_a_plus_when_asked(
+    make_library_handler: Callable[..., Handler], context: LambdaContext
+) -> None:
+    handler = make_library_handler(query_plus_as_space=False)  # Envoy's default
+    for event in (
+        {**build(Source.HTTP_API, "GET", "/v1/debug/ping"), "rawQueryString": "text=a+b%20c"},
+        build(Source.REST_API, "GET", "/v1/debug/ping", query=[("text", "a+b c")]),
+    ):
+        assert call(handler, context, event) == (200, {"text": "a+b c"})
+    form = [("content-type", "application/x-www-form-urlencoded")]
+    shelf = build(Source.HTTP_API, "POST", "/v1/shelves", body="theme=a+b", headers=form)
+    assert call(handler, context, shelf)[1]["theme"] == "a b"  # forms always decode it
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("TRANSCODER_URL_UNESCAPE", "all"), ("TRANSCODER_MATCH_UNREGISTERED_VERBS", "true")],
+)
+def test_the_envoy_routing_options_are_settings(
+    make_library_handler: Callable[..., Handler], context: LambdaContext, variable: str, value: str
+) -> None:
+    from grpc_transcoder import settings
+
+    loaded = settings.load({variable: value})
+    name = variable.removeprefix("TRANSCODER_").lower()
+    handler = make_library_handler(**{name: getattr(loaded, name)})
+    default = make_library_handler()
+    if name == "url_unescape":  # {name=shelves/*/books/*} is multi-segment: %2F is decoded
+        event = build(Source.REST_API, "GET", "/v1/shelves/fiction%2Fx/books/dune")
+        assert "'shelves/fiction/x/books/dune'" in call(handler, context, event)[1]["message"]
+        assert "'shelves/fiction%2Fx/books/dune'" in call(default, context, event)[1]["message"]
+    else:  # `:nope` is taken as a verb that no template has: no route at all
+        event = build(Source.REST_API, "GET", "/v1/authors/a1:nope")
+        assert call(handler, context, event)[1]["message"].startswith("no route for GET")
+        assert not call(default, context, event)[1]["message"].startswith("no route")
+
+
 @pytest.mark.parametrize("source", ALL_SOURCES)
 @pytest.mark.parametrize(
     "binary", [pytest.param(False, id="text"), pytest.param(True, id="base64")]

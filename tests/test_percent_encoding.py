@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grpc_transcoder.percent_encoding import RESERVED, UNRESERVED, canonical, decode
+from grpc_transcoder.percent_encoding import NOTHING, RESERVED, SLASH, UNRESERVED, canonical, decode
 
 ALL_RESERVED = "%21%23%24%26%27%28%29%2A%2B%2C%2F%3A%3B%3D%3F%40%5B%5D"
 
@@ -33,7 +33,7 @@ ALL_RESERVED = "%21%23%24%26%27%28%29%2A%2B%2C%2F%3A%3B%3D%3F%40%5B%5D"
     ],
 )
 def test_decode(segment: str, keep_reserved: bool, value: str) -> None:
-    assert decode(segment, keep_reserved=keep_reserved) == value
+    assert decode(segment, keep=RESERVED if keep_reserved else NOTHING) == value
 
 
 @pytest.mark.parametrize(
@@ -46,15 +46,15 @@ def test_decode(segment: str, keep_reserved: bool, value: str) -> None:
 )
 def test_decode_rejects_what_is_not_utf8(segment: str) -> None:
     with pytest.raises(UnicodeDecodeError):
-        decode(segment, keep_reserved=False)
+        decode(segment, keep=NOTHING)
 
 
 @pytest.mark.parametrize("code", range(0x7F))
 def test_every_ascii_escape_decodes_in_a_single_segment(code: int) -> None:
     # The reference's PercentEscapesUnescapedForSingleSegmentAllAsciiChars, both hex cases.
     for escape in (f"%{code:02X}", f"%{code:02x}"):
-        assert decode(escape, keep_reserved=False) == chr(code)
-        kept = decode(escape, keep_reserved=True)
+        assert decode(escape, keep=NOTHING) == chr(code)
+        kept = decode(escape, keep=RESERVED)
         assert kept == (escape if chr(code) in RESERVED else chr(code))
 
 
@@ -81,13 +81,13 @@ def test_a_fully_encoded_segment_decodes_to_itself(text: str) -> None:
         data.decode("utf-8")
     except UnicodeDecodeError:
         return  # lone surrogates: not a string a client can send
-    assert decode(quote(text, safe=""), keep_reserved=False) == text
+    assert decode(quote(text, safe=""), keep=NOTHING) == text
 
 
 @given(st.text(alphabet=st.characters(codec="utf-8")))
 def test_multi_segment_decoding_keeps_exactly_the_reserved_escapes(text: str) -> None:
-    kept = decode(quote(text, safe=""), keep_reserved=True)
-    assert decode(kept, keep_reserved=False) == text
+    kept = decode(quote(text, safe=""), keep=RESERVED)
+    assert decode(kept, keep=NOTHING) == text
     for char in RESERVED & set(text):
         assert char not in kept
 
@@ -102,3 +102,7 @@ def test_encoding_unreserved_or_non_ascii_characters_keeps_the_canonical_form(te
     escaped = "".join(f"%{byte:02x}" for byte in text.encode())
     assert canonical(escaped) == canonical(text)
     assert canonical(canonical(text)) == canonical(text)
+
+
+def test_decode_can_keep_only_the_slash() -> None:
+    assert decode("a%2Fb%3Ac%23d", keep=SLASH) == "a%2Fb:c#d"

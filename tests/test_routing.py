@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from grpc_transcoder_tools import descriptor_build
@@ -19,6 +20,7 @@ from grpc_transcoder.descriptor_source import Blob
 from grpc_transcoder.descriptors import MethodInfo, Registry, RuleOrigin
 from grpc_transcoder.errors import MethodNotAllowedError, RequestError, RouteNotFoundError
 from grpc_transcoder.routing import Match, Route, RouteProblem, RouteTable
+from grpc_transcoder.settings import UrlUnescape
 
 # -- matching, on routes built straight from templates --------------------------------------
 
@@ -28,14 +30,14 @@ def method(registry: Registry) -> MethodInfo:
     return registry.methods["/library.v1.LibraryService/GetShelf"]
 
 
-def table_of(method: MethodInfo, *rules: str, base_path: str = "/") -> RouteTable:
+def table_of(method: MethodInfo, *rules: str, base_path: str = "/", **options: Any) -> RouteTable:
     """A table of "HTTP-METHOD template" rules, every one bound to `method`."""
     routes = []
     for rule in rules:
         http_method, text = rule.split(" ", 1)
         template = path_template.parse(text)
         routes.append(Route(http_method, template, method, "", "", RuleOrigin.ANNOTATION))
-    return RouteTable(routes, base_path=base_path)
+    return RouteTable(routes, base_path=base_path, **options)
 
 
 def matched(table: RouteTable, http_method: str, path: str) -> tuple[str, dict[str, str]]:
@@ -197,10 +199,10 @@ VERB_RULES = ("GET /person", "GET /person/{id=*}", "GET /{x=**}:verb", "GET /som
             id="only-the-last-colon-is-a-verb",
         ),
         pytest.param(
-            "/some/const:verb/",
-            "GET /some/const:verb",
-            {},
-            id="trailing-slash-after-verb-is-insignificant",  # the reference: no match
+            "/person/jason:verb/",
+            "GET /person/{id=*}",
+            {"id": "jason:verb"},
+            id="a-trailing-slash-ends-the-verb",  # the reference's rule: `x:verb/` is text
         ),
     ],
 )
@@ -222,6 +224,51 @@ def test_verbs_split_off_only_when_registered(
 def test_paths_without_a_template_are_not_found(method: MethodInfo, path: str) -> None:
     with pytest.raises(RouteNotFoundError, match="no route for GET "):
         table_of(method, *VERB_RULES).match("GET", path)
+
+
+def test_a_verb_followed_by_a_slash_is_not_the_verb_route(method: MethodInfo) -> None:
+    table = table_of(method, "GET /some/const:verb", "GET /some/{x}")
+    assert matched(table, "GET", "/some/const:verb") == ("GET /some/const:verb", {})
+    assert matched(table, "GET", "/some/const:verb/") == ("GET /some/{x}", {"x": "const:verb"})
+    with pytest.raises(RouteNotFoundError):
+        table_of(method, "GET /some/const:verb").match("GET", "/some/const:verb/")
+
+
+@pytest.mark.parametrize(
+    ("path", "unregistered", "expected"),
+    [
+        pytest.param("/person/jason:other", False, ("GET /person/{id=*}", {"id": "jason:other"}), id="off-text"),
+        pytest.param("/person/jason:other", True, None, id="on-verb-no-route"),
+        pytest.param("/person/jason:verb", True, ("GET /{x=**}:verb", {"x": "person/jason"}), id="on-registered"),
+        pytest.param("/person/jason", True, ("GET /person/{id=*}", {"id": "jason"}), id="on-no-colon"),
+    ],
+)  # fmt: skip
+def test_unregistered_verbs_match_only_when_asked(
+    method: MethodInfo, path: str, unregistered: bool, expected: Any
+) -> None:
+    table = table_of(method, *VERB_RULES, match_unregistered_verbs=unregistered)
+    if expected is None:
+        with pytest.raises(RouteNotFoundError):
+            table.match("GET", path)
+    else:
+        assert matched(table, "GET", path) == expected
+
+
+@pytest.mark.parametrize(
+    ("unescape", "value"),
+    [
+        pytest.param(UrlUnescape.RESERVED, "a%2Fb%23c d", id="reserved"),
+        pytest.param(UrlUnescape.EXCEPT_SLASH, "a%2Fb#c d", id="except-slash"),
+        pytest.param(UrlUnescape.ALL, "a/b#c d", id="all"),
+    ],
+)
+def test_url_unescape_decides_what_a_multi_segment_variable_keeps(
+    method: MethodInfo, unescape: UrlUnescape, value: str
+) -> None:
+    table = table_of(method, "GET /v/{x=**}", "GET /s/{y}", url_unescape=unescape)
+    assert matched(table, "GET", "/v/a%2Fb%23c%20d") == ("GET /v/{x=**}", {"x": value})
+    # A single segment is always fully decoded.
+    assert matched(table, "GET", "/s/a%2Fb%23c") == ("GET /s/{y}", {"y": "a/b#c"})
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,14 @@ UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 
 
-def decode(segment: str, *, keep_reserved: bool) -> str:
+SLASH = frozenset("/")
+NOTHING: frozenset[str] = frozenset()
+
+
+def decode(segment: str, *, keep: frozenset[str] = NOTHING) -> str:
     """`segment` with its %XX escapes decoded as UTF-8.
 
-    With `keep_reserved`, escapes of reserved characters stay as they are (`%2F` remains
+    Escapes of the characters in `keep` stay as they are (with RESERVED, `%2F` remains
     `%2F`). Malformed escapes (`%`, `%G1`) are kept literally, as the reference does.
     Raises UnicodeDecodeError when the result is not valid UTF-8.
     """
@@ -30,7 +34,7 @@ def decode(segment: str, *, keep_reserved: bool) -> str:
     position = 0
     for escape in _ESCAPE.finditer(segment):
         byte = int(escape.group(1), 16)
-        if keep_reserved and chr(byte) in RESERVED:
+        if keep and chr(byte) in keep:
             continue
         data += segment[position : escape.start()].encode("utf-8", "surrogatepass")
         data.append(byte)

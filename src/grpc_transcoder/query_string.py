@@ -16,20 +16,27 @@ Pair = tuple[str, str]
 
 
 def parse_pairs(
-    raw: bytes, violations: Violations, *, limit: int = 0, what: str = "the query string"
+    raw: bytes,
+    violations: Violations,
+    *,
+    limit: int = 0,
+    what: str = "the query string",
+    plus_as_space: bool = True,
 ) -> list[Pair]:
     """`a=1&b=x+y&c=%2B` as [(a, 1), (b, x y), (c, +)], in order, repeats kept.
 
-    `+` is a space and `%XX` a byte; the bytes must be UTF-8 (else a violation naming the key).
-    Empty pieces are skipped; a piece without `=` has the value "". More than `limit` pieces
-    (0: no limit) raise RequestError (400) before any is split.
+    `+` is a space (with `plus_as_space`; else it stays `+`) and `%XX` a byte; the bytes must
+    be UTF-8 (else a violation naming the key). Empty pieces are skipped; a piece without `=`
+    has the value "". More than `limit` pieces (0: no limit) raise RequestError (400) before
+    any is split.
     """
     if limit and raw.count(b"&") >= limit:
         raise RequestError(
             f"{what} has more than {limit} parameters (TRANSCODER_MAX_PARAMETERS)",
             violations=[FieldViolation("", f"more than {limit} parameters")],
         )
-    if b"%" not in raw and b"+" not in raw:
+    plus = b"+" if plus_as_space else b""
+    if b"%" not in raw and (not plus or plus not in raw):
         try:  # the common case: nothing to unquote, one decode for the whole query
             return [_split(piece) for piece in raw.decode().split("&") if piece]
         except UnicodeDecodeError:
@@ -40,9 +47,9 @@ def parse_pairs(
             continue
         key, _, value = piece.partition(b"=")
         try:
-            pairs.append((_unquote(key), _unquote(value)))
+            pairs.append((_unquote(key, plus), _unquote(value, plus)))
         except UnicodeDecodeError:
-            name = _unquote_lossy(key)
+            name = _unquote_lossy(key, plus)
             violations.append(FieldViolation(name, "not valid UTF-8 after percent-decoding"))
     return pairs
 
@@ -52,14 +59,14 @@ def _split(piece: str) -> Pair:
     return key, value
 
 
-def _unquote(raw: bytes) -> str:
-    if b"%" not in raw and b"+" not in raw:
+def _unquote(raw: bytes, plus: bytes) -> str:
+    if b"%" not in raw and (not plus or plus not in raw):
         return raw.decode()
-    return unquote_to_bytes(raw.replace(b"+", b" ")).decode()
+    return unquote_to_bytes(raw.replace(plus, b" ") if plus else raw).decode()
 
 
-def _unquote_lossy(raw: bytes) -> str:
-    return unquote_to_bytes(raw.replace(b"+", b" ")).decode(errors="replace")
+def _unquote_lossy(raw: bytes, plus: bytes) -> str:
+    return unquote_to_bytes(raw.replace(plus, b" ") if plus else raw).decode(errors="replace")
 
 
 @dataclass(frozen=True, slots=True)

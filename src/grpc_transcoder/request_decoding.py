@@ -43,6 +43,7 @@ class DecodingOptions:
     reject_unknown_query_parameters: bool = True  # grpc-gateway ignores them; we say so
     ignored_query_parameters: frozenset[str] = frozenset()
     enum_case_insensitive: bool = False
+    query_plus_as_space: bool = True  # grpc-gateway's; Envoy keeps `+` unless told otherwise
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DecodingOptions:
@@ -55,6 +56,7 @@ class DecodingOptions:
             ),
             ignored_query_parameters=settings.ignored_query_parameters,
             enum_case_insensitive=settings.enum_case_insensitive,
+            query_plus_as_space=settings.query_plus_as_space,
         )
 
 
@@ -93,7 +95,12 @@ class RequestDecoder:
         for path, value in match.bindings:
             binder.bind(".".join(path), path, value, origin=Origin.PATH, map_key=None)
         query = request.query.encode()
-        pairs = parse_pairs(query, violations, limit=self.options.max_parameters)
+        pairs = parse_pairs(
+            query,
+            violations,
+            limit=self.options.max_parameters,
+            plus_as_space=self.options.query_plus_as_space,
+        )
         binder.bind_pairs(pairs, origin=Origin.QUERY, ignored=self.options.ignored_query_parameters)
         if violations:
             raise violations.error()

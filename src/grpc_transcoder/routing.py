@@ -20,8 +20,9 @@ from grpc_transcoder.errors import (
 )
 from grpc_transcoder.field_resolution import FieldPathError, resolve_top_level, resolve_variable
 from grpc_transcoder.path_template import PathTemplate, TemplateError, Variable
-from grpc_transcoder.percent_encoding import canonical, decode
+from grpc_transcoder.percent_encoding import NOTHING, RESERVED, SLASH, canonical, decode
 from grpc_transcoder.route_trie import RouteTrie, shape
+from grpc_transcoder.settings import UrlUnescape
 
 ANY_METHOD = "*"  # a `custom` rule of kind "*" answers every HTTP method
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 method token
@@ -178,10 +179,24 @@ def _resolved(template: PathTemplate, method: MethodInfo) -> PathTemplate:
 class RouteTable:
     """Every route, compiled once into a trie; `match` is the only per-request operation."""
 
-    def __init__(self, routes: Iterable[Route], *, base_path: str = "/") -> None:
+    def __init__(
+        self,
+        routes: Iterable[Route],
+        *,
+        base_path: str = "/",
+        url_unescape: UrlUnescape = UrlUnescape.RESERVED,
+        match_unregistered_verbs: bool = False,
+    ) -> None:
         """Raises ValueError for two routes with one HTTP method, template shape and verb
-        (`routes_for` never returns such routes). `base_path` is stripped before matching."""
+        (`routes_for` never returns such routes). `base_path` is stripped before matching.
+
+        `url_unescape` (TRANSCODER_URL_UNESCAPE) decides what a multi-segment variable keeps
+        percent-encoded; `match_unregistered_verbs` (TRANSCODER_MATCH_UNREGISTERED_VERBS)
+        takes any `:suffix` of the last segment as a verb, registered or not.
+        """
         self._routes: tuple[Route, ...] = tuple(routes)
+        self._keep = _KEPT[url_unescape]
+        self._any_verb = match_unregistered_verbs
         self._trie: RouteTrie[Route] = RouteTrie(
             (shape(r.template), r.template.verb, r.http_method, r) for r in self._routes
         )
@@ -213,7 +228,7 @@ class RouteTable:
         route = self._trie.find(keys, verb, _candidates(http_method))
         if route is None:
             raise self._no_route(http_method, path, keys, verb)
-        return Match(route, _bindings(route.template, parts))
+        return Match(route, _bindings(route.template, parts, self._keep))
 
     def _split(self, http_method: str, path: str) -> tuple[list[str], str]:
         """The raw segments and the verb of `path`, without the base path and trailing '/'."""
@@ -224,12 +239,16 @@ class RouteTable:
                     f" {self._base_path}"
                 )
             path = path[len(self._base_path) :]
-        body = path.removeprefix("/").rstrip("/")
+        body = path.removeprefix("/")
+        if body.endswith("/"):
+            # A trailing slash is insignificant, but it ends the verb: `/x:verb/` is not the
+            # `:verb` route (the reference's rule); `x:verb` is then a segment's text.
+            return _segments(body.rstrip("/")), ""
         verb = ""
         head, colon, tail = body.rpartition(":")
-        if colon and "/" not in tail and tail in self._trie.verbs:
+        if colon and tail and "/" not in tail and (self._any_verb or tail in self._trie.verbs):
             body, verb = head, tail
-        return (body.split("/") if body else []), verb
+        return _segments(body), verb
 
     def _no_route(
         self, http_method: str, path: str, keys: Sequence[str], verb: str
@@ -246,6 +265,17 @@ class RouteTable:
         )
 
 
+_KEPT = {
+    UrlUnescape.RESERVED: RESERVED,
+    UrlUnescape.EXCEPT_SLASH: SLASH,
+    UrlUnescape.ALL: NOTHING,
+}
+
+
+def _segments(body: str) -> list[str]:
+    return body.split("/") if body else []
+
+
 def _candidates(http_method: str) -> tuple[str, ...]:
     # HEAD follows GET; a route of kind "*" answers whatever no route names explicitly.
     if http_method == "HEAD":
@@ -253,15 +283,18 @@ def _candidates(http_method: str) -> tuple[str, ...]:
     return (http_method, ANY_METHOD)
 
 
-def _bindings(template: PathTemplate, parts: Sequence[str]) -> tuple[FieldBinding, ...]:
+def _bindings(
+    template: PathTemplate, parts: Sequence[str], kept: frozenset[str]
+) -> tuple[FieldBinding, ...]:
     bindings: list[FieldBinding] = []
     for variable in template.variables:
         start, end = template.span(variable, len(parts))
-        # A single segment is fully decoded; several keep reserved characters such as %2F
-        # encoded, so that the value still tells its segments apart (the reference's rule).
-        keep = variable.multi_segment
+        # A single segment is fully decoded; several keep `kept` (by default the reserved
+        # characters, %2F among them) encoded, so that the value still tells its segments
+        # apart (the reference's rule).
+        keep = kept if variable.multi_segment else NOTHING
         try:
-            value = "/".join(decode(part, keep_reserved=keep) for part in parts[start:end])
+            value = "/".join(decode(part, keep=keep) for part in parts[start:end])
         except UnicodeDecodeError:
             raise _not_utf8(variable.name, "/".join(parts[start:end])) from None
         bindings.append((variable.field_path, value))

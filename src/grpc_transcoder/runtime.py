@@ -77,7 +77,12 @@ def build_from(
     if unrouted and settings.backends:
         warnings.append(f"no backend configured for: {', '.join(unrouted)}")
     codec = JsonCodec(registry.pool, json_options(settings))
-    table = RouteTable(routes, base_path=settings.base_path)
+    table = RouteTable(
+        routes,
+        base_path=settings.base_path,
+        url_unescape=settings.url_unescape,
+        match_unregistered_verbs=settings.match_unregistered_verbs,
+    )
     calls = CallPolicy.from_settings(settings)
     hooks = HookTable.load(settings.hooks)
     warnings.extend(hooks.unmatched([method.full_name for method in registry.methods.values()]))

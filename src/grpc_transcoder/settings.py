@@ -33,6 +33,18 @@ class ErrorFormat(enum.Enum):
     GOOGLE = "google"  # {"error": {"code", "message", "status", "details"}} as Google APIs answer
 
 
+class UrlUnescape(enum.Enum):
+    """How much of a multi-segment path variable (`{name=shelves/**}`) is percent-decoded.
+
+    Single-segment variables are always fully decoded, as in the reference (Envoy's
+    `url_unescape_spec` likewise applies to multi-segment matches only).
+    """
+
+    RESERVED = "reserved"  # Envoy's ALL_CHARACTERS_EXCEPT_RESERVED (its default)
+    EXCEPT_SLASH = "except-slash"  # ALL_CHARACTERS_EXCEPT_SLASH
+    ALL = "all"  # ALL_CHARACTERS
+
+
 class Passthrough(enum.Enum):
     """Which services accept binary (protobuf, gRPC-Web) pass-through calls."""
 
@@ -52,12 +64,15 @@ class Settings:
     default_routes: bool = True
     default_routes_for_annotated: bool = True
     base_path: str = "/"
+    url_unescape: UrlUnescape = UrlUnescape.RESERVED
+    match_unregistered_verbs: bool = False
     max_request_bytes: int = 4 * 1024 * 1024
     max_response_bytes: int = 4 * 1024 * 1024
     max_parameters: int = 1000
     max_stream_messages: int = 10_000
     unknown_query_parameters: UnknownFields = UnknownFields.REJECT
     ignored_query_parameters: frozenset[str] = frozenset()
+    query_plus_as_space: bool = True
     unknown_json_fields: UnknownFields = UnknownFields.REJECT
     enum_case_insensitive: bool = False
     json_use_proto_names: bool = False
@@ -257,6 +272,16 @@ SETTINGS: tuple[Setting, ...] = (
         "A path prefix stripped before routing (a REST API base path mapping or a named HTTP API stage).",
     ),
     Setting(
+        "URL_UNESCAPE",
+        _choice(UrlUnescape),
+        "How multi-segment path variables are percent-decoded: `reserved` keeps RFC 6570 reserved characters encoded, `except-slash` decodes all but %2F, `all` decodes everything (Envoy: url_unescape_spec ALL_CHARACTERS_EXCEPT_RESERVED, ALL_CHARACTERS_EXCEPT_SLASH, ALL_CHARACTERS). Single-segment variables are always fully decoded.",
+    ),
+    Setting(
+        "MATCH_UNREGISTERED_VERBS",
+        _bool,
+        "Take any `:suffix` of the last path segment as a custom verb, so that `/person/jason:other` matches no `/person/{id}` route when no template has `:other` (Envoy: match_unregistered_custom_verb). Off: such a suffix is part of the segment.",
+    ),
+    Setting(
         "MAX_REQUEST_BYTES",
         _integer,
         "Largest accepted request body after base64 decoding; larger bodies answer 413.",
@@ -285,6 +310,11 @@ SETTINGS: tuple[Setting, ...] = (
         "IGNORED_QUERY_PARAMETERS",
         _set,
         "Comma-separated query parameter names always ignored (e.g. `api_key,access_token`).",
+    ),
+    Setting(
+        "QUERY_PLUS_AS_SPACE",
+        _bool,
+        "Decode `+` in query values as a space (HTML forms, grpc-gateway; Envoy's query_param_unescape_plus). `false` keeps `+` as it is, as Envoy does by default. Form bodies always decode it.",
     ),
     Setting(
         "UNKNOWN_JSON_FIELDS",
