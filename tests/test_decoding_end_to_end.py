@@ -328,3 +328,20 @@ def test_a_query_value_that_is_not_utf8_is_refused(
     status, error = call(library_handler, context, event)
     assert status == 400
     assert error["message"] == "text: not valid UTF-8 after percent-decoding"
+
+
+def test_enum_case_insensitivity_applies_to_json_bodies(
+    make_library_handler: Callable[..., Handler], context: LambdaContext
+) -> None:
+    body = '{"fEnum": "high", "rEnum": ["Low", "HIGH"], "mEnum": {"a": "low"}}'
+    event = build(Source.HTTP_API, "POST", "/v1/debug/kinds:echo", body=body, headers=[JSON])
+    status, error = call(make_library_handler(), context, event)
+    assert status == 400
+    assert "fEnum" in error["message"]
+    status, echoed = call(make_library_handler(enum_case_insensitive=True), context, event)
+    assert status == 200
+    assert (echoed["fEnum"], echoed["rEnum"], echoed["mEnum"]) == (
+        "HIGH",
+        ["LOW", "HIGH"],
+        {"a": "LOW"},
+    )
