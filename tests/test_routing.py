@@ -700,9 +700,13 @@ RULE_CASES: dict[str, tuple[str, str]] = {
         'post: "/v1/b1" body: "nope"',
         "body 'nope' is not a field of routing.test.v1.Req",
     ),
-    "BodyNested": (
-        'post: "/v1/b2" body: "leaf.id"',
-        "body 'leaf.id' must name a top-level field of routing.test.v1.Req",
+    "BodyThroughRepeated": (
+        'post: "/v1/b2" body: "leaves.id"',
+        "'leaves' is a repeated field; a field path cannot go through it",
+    ),
+    "BodyThroughScalar": (
+        'post: "/v1/b3" body: "name.id"',
+        "'name' is a string field, not a message",
     ),
     "ResponseBodyUnknown": (
         'get: "/v1/r1" response_body: "nope"',

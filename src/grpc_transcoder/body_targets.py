@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from grpc_transcoder.errors import Code, RequestError, TranscoderError
 from grpc_transcoder.exchange import HttpRequest
-from grpc_transcoder.field_plans import MessagePlan, Shape
+from grpc_transcoder.field_plans import MessagePlan, PlanCache, Shape
 
 logger = logging.getLogger(__name__)
 
@@ -34,32 +34,46 @@ class BodyKind(enum.Enum):
 @dataclass(frozen=True, slots=True)
 class BodyTarget:
     kind: BodyKind
-    field: str  # "" for the whole request, else the top-level field the body maps to
+    field: str  # "" for the whole request, else the (dotted) field path the body maps to
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """The body field's path, one proto name per level (empty for the whole request)."""
+        return tuple(self.field.split(".")) if self.field else ()
 
     @property
     def accepts(self) -> str:
         return f"{JSON} or {FORM}" if self.kind is BodyKind.MESSAGE else JSON
 
 
-def compile_target(plan: MessagePlan, body: str) -> BodyTarget:
-    """What `body` (from the HTTP rule) maps to in messages of `plan`; once per route."""
+def compile_target(plan: MessagePlan, body: str, plans: PlanCache) -> BodyTarget:
+    """What `body` (from the HTTP rule) maps to in messages of `plan`; once per route.
+
+    A dotted body (`update.content`) goes through singular message fields to its field.
+    """
     if not body:
         return BodyTarget(BodyKind.NONE, "")
     if body == "*":
         kind = BodyKind.RAW if plan.full_name == HTTP_BODY else BodyKind.MESSAGE
         return BodyTarget(kind, "")
-    field = plan.field(body)
-    if field is None:
-        # Routing checks body fields at cold start; this guards rules that bypass it.
-        logger.error("the HTTP rule's body %r names no field of %s", body, plan.full_name)
-        raise TranscoderError(
-            f"the HTTP rule's body {body!r} names no field of {plan.full_name}",
-            code=Code.INTERNAL,
-        )
+    field = None
+    names = body.split(".")
+    for depth, name in enumerate(names):
+        field = plan.field(name)
+        if field is None or (depth < len(names) - 1 and field.shape is not Shape.MESSAGE):
+            # Routing checks body fields at cold start; this guards rules that bypass it.
+            logger.error("the HTTP rule's body %r names no field of %s", body, plan.full_name)
+            raise TranscoderError(
+                f"the HTTP rule's body {body!r} names no field of {plan.full_name}",
+                code=Code.INTERNAL,
+            )
+        if depth < len(names) - 1:
+            plan = plans.plan(field.message_type)
+    assert field is not None  # `names` is never empty
     kind = BodyKind.MESSAGE if field.shape is Shape.MESSAGE else BodyKind.VALUE
     if field.shape is Shape.MESSAGE and field.type_name == HTTP_BODY:
         kind = BodyKind.RAW
-    return BodyTarget(kind, field.name)
+    return BodyTarget(kind, body)
 
 
 def media_type(content_type: str) -> tuple[str, str]:

@@ -56,6 +56,24 @@ def resolve_variable(message: Descriptor, field_path: Sequence[str]) -> tuple[st
     return tuple(names)
 
 
+def resolve_body(message: Descriptor, name: str) -> str:
+    """The proto names of an HTTP rule's `body` field path, joined with dots.
+
+    `body: "shelf"` names a top-level field; `body: "update.content"` a field inside one (as
+    Envoy and grpc-httpjson-transcoding accept): every name but the last must then be a
+    singular message field. The last may be any field.
+    """
+    names: list[str] = []
+    current = message
+    parts = name.split(".")
+    for depth, part in enumerate(parts):
+        field = find_field(current, part, path=names, role="body")
+        names.append(field.name)
+        if depth < len(parts) - 1:
+            current = _through(field, names)
+    return ".".join(names)
+
+
 def resolve_top_level(message: Descriptor, name: str, *, role: str) -> str:
     """The proto name of a top-level field named by `body` or `response_body`."""
     if "." in name:

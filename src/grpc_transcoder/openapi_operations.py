@@ -38,7 +38,7 @@ def operation(route: Route, names: Sequence[str], schemas: Schemas) -> dict[str,
     bound = [variable.field_path for variable in route.template.variables]
     parameters = path_parameters(route.template, names, method.input, schemas)
     if route.body != "*":
-        skip = [*bound, (route.body,)] if route.body else bound
+        skip = [*bound, tuple(route.body.split("."))] if route.body else bound
         parameters += query_parameters(method.input, skip, schemas)
     result: dict[str, Any] = {"parameters": parameters} if parameters else {}
     body = request_body(route, bound, schemas)
@@ -148,6 +148,13 @@ def _query_parameter(field: FieldDescriptor, name: str, schemas: Schemas) -> dic
     return parameter
 
 
+def message_of(field: FieldDescriptor) -> Descriptor:
+    """The message type of a message field (routing checked that it is one)."""
+    if field.message_type is None:
+        raise ValueError(f"{field.full_name} is not a message field")
+    return field.message_type
+
+
 def request_body(
     route: Route, bound: Sequence[FieldPath], schemas: Schemas
 ) -> dict[str, Any] | None:
@@ -159,8 +166,13 @@ def request_body(
         raw = message.full_name == HTTP_BODY
         schema = None if raw else schemas.message_object(message, without=bound)
     else:
-        field = message.fields_by_name[route.body]
-        under = [path[1:] for path in bound if len(path) > 1 and path[0] == route.body]
+        body_path = tuple(route.body.split("."))
+        holder = message
+        for name in body_path[:-1]:  # a nested body (`update.note`): through its messages
+            holder = message_of(holder.fields_by_name[name])
+        field = holder.fields_by_name[body_path[-1]]
+        depth = len(body_path)
+        under = [path[depth:] for path in bound if path[:depth] == body_path and len(path) > depth]
         raw = field.message_type is not None and field.message_type.full_name == HTTP_BODY
         schema = None if raw else schemas.field(field, without=under)
     if raw:

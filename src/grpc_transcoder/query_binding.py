@@ -67,9 +67,10 @@ def _never(_path: FieldPath) -> bool:
 class Binder:
     """Sets fields of one request message from strings; one Binder per request.
 
-    `body` is the HTTP rule's body ("" none, "*" all, or a top-level field): query parameters
-    may not set what the body covers. `body_sets(path)` tells whether the body set a field, so
-    that a path variable that contradicts it is rejected. `reject_unknown` (default True)
+    `body` is the HTTP rule's body ("" none, "*" all, or a field path such as `shelf` or
+    `update.content`): query parameters may not set what the body covers. `body_sets(path)`
+    tells whether the body set a field, so that a path variable that contradicts it is
+    rejected. `reject_unknown` (default True)
     reports unknown parameters; otherwise they are logged at DEBUG and skipped.
     """
 
@@ -81,9 +82,11 @@ class Binder:
     body_sets: Callable[[FieldPath], bool] = _never
     _set_by: dict[FieldPath, Origin] = field(default_factory=dict)
     _root: MessagePlan = field(init=False)
+    _body_path: FieldPath = field(init=False)
 
     def __post_init__(self) -> None:
         self._root = self.plans.plan_of(self.message)
+        self._body_path = tuple(self.body.split(".")) if self.body not in ("", "*") else ()
 
     def bind_pairs(
         self,
@@ -143,7 +146,8 @@ class Binder:
                 'read from the request body (the HTTP rule has body: "*");'
                 " it cannot be a query parameter"
             )
-        if path[0] == self.body:
+        body_path = self._body_path
+        if path[: len(body_path)] == body_path:
             raise _Rejected(
                 f"inside the request body field {self.body!r}; it cannot be a query parameter"
             )

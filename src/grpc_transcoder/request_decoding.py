@@ -104,7 +104,7 @@ class RequestDecoder:
         binder.bind_pairs(pairs, origin=Origin.QUERY, ignored=self.options.ignored_query_parameters)
         if violations:
             raise violations.error()
-        if request.method == "PATCH" and target.field:
+        if request.method == "PATCH" and len(target.path) == 1:
             field_mask_fill.fill(
                 message, plan, body_field=target.field, body=body, plans=self._plans
             )
@@ -124,7 +124,7 @@ class RequestDecoder:
         key = (plan.full_name, body)
         target = self._targets.get(key)
         if target is None:
-            target = self._targets[key] = compile_target(plan, body)
+            target = self._targets[key] = compile_target(plan, body, self._plans)
         return target
 
     def _body(self, target: BodyTarget, request: HttpRequest, binder: Binder) -> Any:
@@ -133,10 +133,10 @@ class RequestDecoder:
             _check_no_body(request.body, binder.violations)
             return None
         if target.kind is BodyKind.RAW:
-            _set_raw(binder.message, target.field, request)
+            _set_raw(binder.message, target.path, request)
             return None
         if is_form(request, target):
-            prefix: FieldPath = (target.field,) if target.field else ()
+            prefix: FieldPath = target.path
             pairs = parse_pairs(
                 request.body,
                 binder.violations,
@@ -152,9 +152,10 @@ class RequestDecoder:
         value = _parse_json(body, binder.violations)
         if value is None:
             return None
-        if target.field:
-            value = {target.field: value}
-        elif not isinstance(value, dict):
+        sent = value
+        for name in reversed(target.path):  # the body's value, placed at its field
+            value = {name: value}
+        if not target.path and not isinstance(value, dict):
             kind = _JSON_KINDS.get(type(value), "value")
             problem = f"the body must be a JSON object for {binder.message.DESCRIPTOR.full_name}"
             binder.violations.append(FieldViolation("", f"{problem}, got {kind}"))
@@ -162,15 +163,16 @@ class RequestDecoder:
         try:
             decode_json(self.json, value, binder.message)
         except RequestError as exc:
-            binder.violations.add(_as_sent(exc, target.field))
+            binder.violations.add(as_sent(exc, target.field))
         root = self._plans.plan_of(binder.message)
         binder.body_sets = lambda path: _json_has(value, path, root, self._plans)
-        return value.get(target.field) if target.field else value
+        return sent
 
 
-def _as_sent(error: RequestError, body_field: str) -> RequestError:
-    """The problems of a body bound to `body_field`, with field paths as the client wrote them
-    (`tehme`, not `shelf.tehme`): the client sent the field's value, not an object holding it."""
+def as_sent(error: RequestError, body_field: str) -> RequestError:
+    """The problems of a body bound to `body_field` (a dotted path), with field paths as the
+    client wrote them (`tehme`, not `shelf.tehme`): the client sent the field's value, not an
+    object holding it."""
     if not body_field:
         return error
     violations = [
@@ -200,8 +202,10 @@ def _check_no_body(body: bytes, violations: Violations) -> None:
         )
 
 
-def _set_raw(message: Message, field: str, request: HttpRequest) -> None:
-    target: Any = getattr(message, field) if field else message
+def _set_raw(message: Message, path: FieldPath, request: HttpRequest) -> None:
+    target: Any = message
+    for name in path:
+        target = getattr(target, name)
     target.content_type = request.content_type
     target.data = request.body
 

@@ -18,7 +18,12 @@ from grpc_transcoder.errors import (
     RequestError,
     RouteNotFoundError,
 )
-from grpc_transcoder.field_resolution import FieldPathError, resolve_top_level, resolve_variable
+from grpc_transcoder.field_resolution import (
+    FieldPathError,
+    resolve_body,
+    resolve_top_level,
+    resolve_variable,
+)
 from grpc_transcoder.path_template import PathTemplate, TemplateError, Variable
 from grpc_transcoder.percent_encoding import NOTHING, RESERVED, SLASH, canonical, decode
 from grpc_transcoder.route_trie import RouteTrie, shape
@@ -34,7 +39,7 @@ class Route:
     """One HTTP method and template bound to a gRPC method.
 
     Variable field paths, `body` and `response_body` hold proto field names, whatever names
-    the rule used.
+    the rule used; `body` may be a dotted path to a field inside a field (`update.content`).
     """
 
     http_method: str
@@ -153,7 +158,7 @@ def compile_rule(method: MethodInfo, rule: HttpRule) -> Route:
 def _body(method: MethodInfo, body: str) -> str:
     if body in ("", "*"):
         return body
-    return resolve_top_level(method.input, body, role="body")
+    return resolve_body(method.input, body)
 
 
 def _resolved(template: PathTemplate, method: MethodInfo) -> PathTemplate:

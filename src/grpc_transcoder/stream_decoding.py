@@ -21,7 +21,7 @@ from grpc_transcoder.descriptors import Registry
 from grpc_transcoder.errors import Code, FieldViolation, RequestError
 from grpc_transcoder.exchange import HttpRequest
 from grpc_transcoder.field_values import JsonDecoder
-from grpc_transcoder.request_decoding import RequestDecoder
+from grpc_transcoder.request_decoding import RequestDecoder, as_sent
 from grpc_transcoder.routing import Match
 
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl"})
@@ -132,7 +132,12 @@ def _decode_element(index: int, value: Any, message: Message, body: str, json: J
         if body in ("", "*"):
             json.decode(value, message)
         else:
-            json.decode({body: value}, message, field_path=body)
+            for name in reversed(body.split(".")):  # the element's value, placed at its field
+                value = {name: value}
+            try:
+                json.decode(value, message)
+            except RequestError as exc:
+                raise as_sent(exc, body) from None
     except RequestError as exc:
         where = f"[{index}]"
         raise RequestError(
