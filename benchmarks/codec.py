@@ -22,8 +22,8 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from grpc_transcoder_tools import example_backend
 
-from grpc_transcoder.descriptors import Registry
-from grpc_transcoder.json_codec import JsonCodec, JsonOptions
+from grpc_transcoder.json.codec import JsonCodec, JsonOptions
+from grpc_transcoder.loading.registry import Registry
 
 ROUNDS = 15
 DEFAULT_ITERATIONS = 400

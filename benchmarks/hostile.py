@@ -51,7 +51,7 @@ def run(*, size: int = MIB, repeats: int = 5) -> list[ShapeResult]:
 
     from grpc_transcoder import settings
     from grpc_transcoder.lambda_handler import make_handler
-    from grpc_transcoder.runtime import Runtime
+    from grpc_transcoder.loading.runtime import Runtime
     from tests import hostile_shapes
 
     with example_backend() as target, _quiet():

@@ -26,12 +26,12 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from grpc_transcoder_tools import example_backend
 
-from grpc_transcoder import routing
-from grpc_transcoder.descriptors import Registry
+from grpc_transcoder.decoding.request import RequestDecoder
 from grpc_transcoder.exchange import HttpRequest
-from grpc_transcoder.json_codec import JsonCodec, JsonOptions
-from grpc_transcoder.request_decoding import RequestDecoder
-from grpc_transcoder.routing import Match
+from grpc_transcoder.json.codec import JsonCodec, JsonOptions
+from grpc_transcoder.loading.registry import Registry
+from grpc_transcoder.routing import table as routing
+from grpc_transcoder.routing.table import Match
 
 ROUNDS = 7
 DEFAULT_ITERATIONS = 1000

@@ -10,8 +10,10 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from grpc_transcoder import descriptor_source, descriptors, routing
-from grpc_transcoder.path_template import DEEP_WILDCARD, WILDCARD, PathTemplate
+from grpc_transcoder.loading import registry as descriptors
+from grpc_transcoder.loading import sources as descriptor_source
+from grpc_transcoder.routing import table as routing
+from grpc_transcoder.routing.templates import DEEP_WILDCARD, WILDCARD, PathTemplate
 
 
 @dataclass(frozen=True)

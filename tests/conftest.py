@@ -17,9 +17,9 @@ from grpc_transcoder_tools import example_backend
 from grpc_transcoder_tools.local_server import LambdaContext
 
 from grpc_transcoder import settings
-from grpc_transcoder.descriptors import Registry
 from grpc_transcoder.lambda_handler import make_handler
-from grpc_transcoder.runtime import Runtime
+from grpc_transcoder.loading.registry import Registry
+from grpc_transcoder.loading.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY_SET = ROOT / "descriptors" / "library.binpb"

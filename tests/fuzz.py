@@ -434,7 +434,7 @@ def _campaign(target: str, count: int, seed: int) -> tuple[Tally, float, float]:
 
     from grpc_transcoder import settings
     from grpc_transcoder.lambda_handler import make_handler
-    from grpc_transcoder.runtime import Runtime
+    from grpc_transcoder.loading.runtime import Runtime
     from tests.event_builder import Source
 
     loaded = settings.load(

@@ -14,7 +14,7 @@ from typing import Any
 
 import grpc
 
-from grpc_transcoder.descriptors import Registry
+from grpc_transcoder.loading.registry import Registry
 
 SERVICE = "acme.stock.v1.Inventory"
 INITIAL = (("x-served-by", "inventory"),)

@@ -25,7 +25,7 @@ def main() -> None:
 
     from grpc_transcoder import settings
     from grpc_transcoder.lambda_handler import make_handler
-    from grpc_transcoder.runtime import Runtime
+    from grpc_transcoder.loading.runtime import Runtime
 
     # Answers go to the original stdout; anything else the handler prints (logs) to stderr.
     answers = os.fdopen(os.dup(1), "w")

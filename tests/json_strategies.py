@@ -17,8 +17,8 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from hypothesis import strategies as st
 
-from grpc_transcoder.descriptors import Registry
-from grpc_transcoder.json_scalars import enum_of
+from grpc_transcoder.json.scalars import enum_of
+from grpc_transcoder.loading.registry import Registry
 
 INT_BOUNDS = {
     FieldDescriptor.CPPTYPE_INT32: (-(2**31), 2**31 - 1),

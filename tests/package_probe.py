@@ -57,7 +57,7 @@ def main(package: str, event_file: str, s3_uri: str, result_file: str) -> None:
     handler_module = importlib.import_module("grpc_transcoder.lambda_handler")
     import_ms = (time.perf_counter() - started) * 1000
     response = handler_module.handler(json.loads(Path(event_file).read_text()), Context())
-    blobs = importlib.import_module("grpc_transcoder.descriptor_source").read(s3_uri)
+    blobs = importlib.import_module("grpc_transcoder.loading.sources").read(s3_uri)
     files = [str(getattr(module, "__file__", "") or "") for module in list(sys.modules.values())]
     result = {
         "response": response,

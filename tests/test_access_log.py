@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from grpc_transcoder_tools.local_server import LambdaContext
 
-from grpc_transcoder import access_log
-from grpc_transcoder.access_log import AccessLog, LogFormat, RequestLog, Stage
 from grpc_transcoder.errors import RouteNotFoundError
 from grpc_transcoder.exchange import HttpRequest, Reply
+from grpc_transcoder.observe import access_log
+from grpc_transcoder.observe.access_log import AccessLog, LogFormat, RequestLog, Stage
 from tests.conftest import Handler, runtime_for
 from tests.event_builder import Source, build
 

@@ -31,11 +31,12 @@ from schemathesis.checks import (
 from schemathesis.core.result import Ok
 from schemathesis.schemas import APIOperation as GenericOperation
 
-from grpc_transcoder import openapi, settings
-from grpc_transcoder.descriptors import Registry
+from grpc_transcoder import settings
 from grpc_transcoder.errors import REQUEST_INFO_TYPE, Code
 from grpc_transcoder.lambda_handler import make_handler
-from grpc_transcoder.runtime import Runtime, build
+from grpc_transcoder.loading.registry import Registry
+from grpc_transcoder.loading.runtime import Runtime, build
+from grpc_transcoder.reserved.openapi import document as openapi
 from grpc_transcoder.settings import Settings
 from tests.conftest import LIBRARY_SET
 

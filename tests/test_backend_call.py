@@ -15,16 +15,16 @@ from grpc_transcoder_tools import example_backend
 from grpc_transcoder_tools.local_server import LambdaContext
 
 from grpc_transcoder import settings
-from grpc_transcoder.backend_call import BackendCaller, CallSpec
-from grpc_transcoder.backends import parse_target
-from grpc_transcoder.call_policy import CallPolicy
-from grpc_transcoder.channels import ChannelCache
-from grpc_transcoder.deadlines import DeadlinePolicy
-from grpc_transcoder.descriptors import Registry
+from grpc_transcoder.calling.backends import parse_target
+from grpc_transcoder.calling.caller import BackendCaller, CallSpec
+from grpc_transcoder.calling.channels import ChannelCache
+from grpc_transcoder.calling.deadlines import DeadlinePolicy
+from grpc_transcoder.calling.policy import CallPolicy
+from grpc_transcoder.calling.status_details import StatusDecoder
 from grpc_transcoder.errors import BackendError, ConfigurationError
-from grpc_transcoder.json_codec import JsonCodec, JsonOptions
-from grpc_transcoder.routing import Route
-from grpc_transcoder.status_details import StatusDecoder
+from grpc_transcoder.json.codec import JsonCodec, JsonOptions
+from grpc_transcoder.loading.registry import Registry
+from grpc_transcoder.routing.table import Route
 from tests.conftest import Handler
 from tests.event_builder import Source, build, response_json
 
@@ -100,7 +100,7 @@ def test_unavailable_is_retried_only_for_idempotent_calls(
 
 
 def _route(registry: Registry, path: str, http_method: str) -> Route:
-    from grpc_transcoder.routing import routes_for
+    from grpc_transcoder.routing.table import routes_for
 
     routes, _ = routes_for(registry)
     return next(r for r in routes if r.method.grpc_path == path and r.http_method == http_method)

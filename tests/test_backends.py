@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from grpc_transcoder_tools.local_server import LambdaContext
 
-from grpc_transcoder.backends import BackendMap, ServicePatterns, Target, parse_target
+from grpc_transcoder.calling.backends import BackendMap, ServicePatterns, Target, parse_target
 from grpc_transcoder.errors import ConfigurationError, NoBackendError
 from tests.conftest import Handler, runtime_for
 from tests.event_builder import Source, build, response_json

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from grpc_transcoder_tools import example_backend
 
-from grpc_transcoder import channels, settings
-from grpc_transcoder.backends import Target, parse_target
-from grpc_transcoder.channels import ChannelCache, ChannelOptions
+from grpc_transcoder import settings
+from grpc_transcoder.calling import channels
+from grpc_transcoder.calling.backends import Target, parse_target
+from grpc_transcoder.calling.channels import ChannelCache, ChannelOptions
 from grpc_transcoder.errors import ConfigurationError
 
 PLAIN = Target("127.0.0.1:1", tls=False)

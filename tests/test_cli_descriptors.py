@@ -10,7 +10,7 @@ from google.api import annotations_pb2  # type: ignore[import-untyped]
 from google.protobuf import descriptor_pb2
 from grpc_transcoder_tools import cli, example_backend
 
-from grpc_transcoder import descriptor_s3
+from grpc_transcoder.loading import s3 as descriptor_s3
 from tests.conftest import LIBRARY_SET, ROOT
 
 GREETER = """

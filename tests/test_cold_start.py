@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from grpc_transcoder import access_log, cold_start
-from grpc_transcoder.access_log import AccessLog, LogFormat
+from grpc_transcoder.observe import access_log, cold_start
+from grpc_transcoder.observe.access_log import AccessLog, LogFormat
 from tests.conftest import LIBRARY_SET, ROOT, runtime_for
 from tests.test_access_log import FakeClock
 

@@ -10,7 +10,7 @@ from grpc_transcoder_tools.local_server import LambdaContext
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grpc_transcoder.deadlines import Bound, DeadlinePolicy, parse_grpc_timeout
+from grpc_transcoder.calling.deadlines import Bound, DeadlinePolicy, parse_grpc_timeout
 from grpc_transcoder.errors import Code, RequestError, TranscoderError
 from grpc_transcoder.lambda_handler import make_handler
 from tests.conftest import LIBRARY_SET, Handler, runtime_for

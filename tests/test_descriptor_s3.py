@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grpc_transcoder import descriptor_s3, descriptor_source
-from grpc_transcoder.descriptor_s3 import S3Location
 from grpc_transcoder.errors import DescriptorError
+from grpc_transcoder.loading import s3 as descriptor_s3
+from grpc_transcoder.loading import sources as descriptor_source
+from grpc_transcoder.loading.s3 import S3Location
 
 BUCKET = "descriptor-sets"
 

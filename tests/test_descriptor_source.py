@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from grpc_transcoder import descriptor_source
-from grpc_transcoder.descriptor_source import Blob, Snapshot, Source
 from grpc_transcoder.errors import DescriptorError
+from grpc_transcoder.loading import sources as descriptor_source
+from grpc_transcoder.loading.sources import Blob, Snapshot, Source
 
 
 def problems(excinfo: pytest.ExceptionInfo[DescriptorError]) -> tuple[str, ...]:

@@ -13,10 +13,10 @@ from grpc_transcoder_tools import synthetic_set
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grpc_transcoder import descriptors
-from grpc_transcoder.descriptor_source import Blob
-from grpc_transcoder.descriptors import HttpRule, RuleOrigin
 from grpc_transcoder.errors import DescriptorError
+from grpc_transcoder.loading import registry as descriptors
+from grpc_transcoder.loading.registry import HttpRule, RuleOrigin
+from grpc_transcoder.loading.sources import Blob
 from tests.conftest import LIBRARY_SET, ROOT
 
 Field = descriptor_pb2.FieldDescriptorProto
@@ -124,7 +124,7 @@ _RULES_SCRIPT = """
 import sys
 if sys.argv[1] == "first":
     import google.api.annotations_pb2
-from grpc_transcoder import descriptors, descriptor_source
+from grpc_transcoder.loading import registry as descriptors, sources as descriptor_source
 registry = descriptors.build(descriptor_source.read_all([sys.argv[2]]))
 print(sorted((path, len(m.rules)) for path, m in registry.methods.items()))
 """

@@ -16,8 +16,8 @@ import pytest
 from grpc_transcoder_tools import example_backend
 from grpc_transcoder_tools.local_server import LambdaContext
 
-from grpc_transcoder.descriptors import Registry
 from grpc_transcoder.lambda_handler import make_handler
+from grpc_transcoder.loading.registry import Registry
 from tests.conftest import LIBRARY_SET, Handler, runtime_for
 from tests.event_builder import Source, build, response_body, response_header, response_json
 

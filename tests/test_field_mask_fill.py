@@ -8,15 +8,15 @@ from typing import Any
 import orjson
 import pytest
 
-from grpc_transcoder import routing
-from grpc_transcoder.descriptors import Registry
+from grpc_transcoder.decoding.field_mask_fill import paths_of
+from grpc_transcoder.decoding.field_plans import PlanCache
+from grpc_transcoder.decoding.request import RequestDecoder
 from grpc_transcoder.errors import RequestError
 from grpc_transcoder.exchange import HttpRequest
-from grpc_transcoder.field_mask_fill import paths_of
-from grpc_transcoder.field_plans import PlanCache
-from grpc_transcoder.json_codec import JsonCodec, JsonOptions
-from grpc_transcoder.request_decoding import RequestDecoder
-from grpc_transcoder.routing import Match, RouteTable
+from grpc_transcoder.json.codec import JsonCodec, JsonOptions
+from grpc_transcoder.loading.registry import Registry
+from grpc_transcoder.routing import table as routing
+from grpc_transcoder.routing.table import Match, RouteTable
 
 BOOK = "/v1/shelves/fiction/books/dune"
 

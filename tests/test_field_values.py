@@ -13,10 +13,10 @@ from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grpc_transcoder import field_plans, field_values
-from grpc_transcoder.descriptors import Registry
-from grpc_transcoder.field_values import ConversionError, Converter
-from grpc_transcoder.json_codec import JsonCodec, JsonOptions
+from grpc_transcoder.decoding import field_plans, field_values
+from grpc_transcoder.decoding.field_values import ConversionError, Converter
+from grpc_transcoder.json.codec import JsonCodec, JsonOptions
+from grpc_transcoder.loading.registry import Registry
 
 INT32 = (-(2**31), 2**31 - 1)
 UINT64 = (0, 2**64 - 1)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from grpc_transcoder_tools import example_backend
 
-from grpc_transcoder.descriptors import Registry
+from grpc_transcoder.loading.registry import Registry
 from tests.conftest import LIBRARY_SET
 from tests.event_builder import Source, build, response_json
 from tests.handler_process import HandlerProcess

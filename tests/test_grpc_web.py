@@ -17,10 +17,10 @@ from grpc_transcoder_tools.local_server import LambdaContext
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grpc_transcoder import grpc_web, grpc_web_reply, raw_calls
-from grpc_transcoder.descriptors import Registry
 from grpc_transcoder.errors import Code, RequestError, TranscoderError
-from grpc_transcoder.grpc_web import WebFormat
+from grpc_transcoder.loading.registry import Registry
+from grpc_transcoder.passthrough import grpc_web, grpc_web_reply, raw_calls
+from grpc_transcoder.passthrough.grpc_web import WebFormat
 from grpc_transcoder.settings import Passthrough
 from tests import generic_backend, grpc_web_client
 from tests.conftest import Handler

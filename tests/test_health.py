@@ -13,9 +13,10 @@ from grpc_health.v1 import health_pb2
 from grpc_transcoder_tools import example_backend
 from grpc_transcoder_tools.local_server import LambdaContext
 
-from grpc_transcoder import health, pipeline
+from grpc_transcoder import pipeline
 from grpc_transcoder.exchange import HttpRequest
 from grpc_transcoder.lambda_handler import make_handler
+from grpc_transcoder.reserved import health
 from tests.conftest import LIBRARY_SET, Handler, runtime_for
 from tests.event_builder import Source, build, response_header, response_json
 

@@ -16,13 +16,14 @@ from grpc_transcoder_tools.local_server import LambdaContext
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grpc_transcoder import hook_patterns, hooks
-from grpc_transcoder.descriptors import Registry
+from grpc_transcoder import hooks
 from grpc_transcoder.errors import ConfigurationError, TranscoderError
 from grpc_transcoder.exchange import HttpRequest
-from grpc_transcoder.hook_table import NO_RUN, HookTable
 from grpc_transcoder.hooks import Code, HookCall, HookError, Hooks, Stage
-from grpc_transcoder.runtime import build
+from grpc_transcoder.hooks import patterns as hook_patterns
+from grpc_transcoder.hooks.table import NO_RUN, HookTable
+from grpc_transcoder.loading.registry import Registry
+from grpc_transcoder.loading.runtime import build
 from grpc_transcoder.settings import load
 from tests.conftest import LIBRARY_SET, Handler
 from tests.event_builder import Source, response_body, response_json

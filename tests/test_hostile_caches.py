@@ -16,11 +16,13 @@ from typing import Any
 import orjson
 from grpc_transcoder_tools.local_server import LambdaContext
 
-from grpc_transcoder import backends, channels, hook_table, query_string
-from grpc_transcoder.field_plans import MAX_CACHED_PATHS
-from grpc_transcoder.lambda_adapter import LambdaAdapter
-from grpc_transcoder.request_decoding import decoder_for
-from grpc_transcoder.runtime import Transcoder
+from grpc_transcoder.calling import backends, channels
+from grpc_transcoder.decoding import query_string
+from grpc_transcoder.decoding.field_plans import MAX_CACHED_PATHS
+from grpc_transcoder.decoding.request import decoder_for
+from grpc_transcoder.edge.adapter import LambdaAdapter
+from grpc_transcoder.hooks import table as hook_table
+from grpc_transcoder.loading.runtime import Transcoder
 from grpc_transcoder.settings import Passthrough
 from tests.conftest import Handler
 from tests.event_builder import Source, build

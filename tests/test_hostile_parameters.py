@@ -13,8 +13,8 @@ import orjson
 import pytest
 from grpc_transcoder_tools.local_server import LambdaContext
 
+from grpc_transcoder.decoding.query_string import parse_pairs
 from grpc_transcoder.errors import MAX_REPORTED_PROBLEMS, RequestError, Violations
-from grpc_transcoder.query_string import parse_pairs
 from tests.conftest import Handler
 from tests.event_builder import Source, build, response_body, response_json
 from tests.hostile_shapes import GRPC_WEB, _frame

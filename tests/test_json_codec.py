@@ -17,13 +17,13 @@ import pytest
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from grpc_transcoder import json_scalars
-from grpc_transcoder.descriptors import Registry
 from grpc_transcoder.errors import RequestError
-from grpc_transcoder.json_codec import JsonCodec, JsonEncodeError, JsonOptions
-from grpc_transcoder.json_decoding import Decoders
-from grpc_transcoder.json_problems import MAX_DEPTH, Invalid
-from grpc_transcoder.json_wellknown import TypeUrls
+from grpc_transcoder.json import scalars as json_scalars
+from grpc_transcoder.json.codec import JsonCodec, JsonEncodeError, JsonOptions
+from grpc_transcoder.json.decode.messages import Decoders
+from grpc_transcoder.json.problems import MAX_DEPTH, Invalid
+from grpc_transcoder.json.wellknown import TypeUrls
+from grpc_transcoder.loading.registry import Registry
 
 KINDS = "library.v1.Kinds"
 TYPE_URL = "type.googleapis.com/"

@@ -19,9 +19,9 @@ from google.protobuf.message import Message
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from grpc_transcoder.descriptors import Registry
 from grpc_transcoder.errors import FieldViolation, RequestError
-from grpc_transcoder.json_codec import JsonCodec, JsonEncodeError, JsonOptions
+from grpc_transcoder.json.codec import JsonCodec, JsonEncodeError, JsonOptions
+from grpc_transcoder.loading.registry import Registry
 from tests import json_strategies
 from tests.conftest import LIBRARY_SET
 

@@ -21,9 +21,9 @@ from google.protobuf.message import Message
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
-from grpc_transcoder import json_documents
 from grpc_transcoder.errors import RequestError
-from grpc_transcoder.json_codec import JsonCodec, JsonOptions
+from grpc_transcoder.json import documents as json_documents
+from grpc_transcoder.json.codec import JsonCodec, JsonOptions
 from tests import json_strategies
 from tests.test_json_codec_differential import REGISTRY
 

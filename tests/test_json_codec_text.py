@@ -16,9 +16,10 @@ from google.protobuf.internal import type_checkers
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from grpc_transcoder import json_scalars, json_wellknown_text
-from grpc_transcoder.descriptors import Registry
-from grpc_transcoder.json_wellknown_text import TIMESTAMP_MAX, TIMESTAMP_MIN
+from grpc_transcoder.json import scalars as json_scalars
+from grpc_transcoder.json import wellknown_text as json_wellknown_text
+from grpc_transcoder.json.wellknown_text import TIMESTAMP_MAX, TIMESTAMP_MIN
+from grpc_transcoder.loading.registry import Registry
 
 SETTINGS = settings(max_examples=400, deadline=None)
 DIGITS = st.text(alphabet="0123456789", min_size=1, max_size=4)

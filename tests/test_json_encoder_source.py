@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 
-from grpc_transcoder.json_codec import JsonCodec, JsonOptions
+from grpc_transcoder.json.codec import JsonCodec, JsonOptions
 
 OPTIONS = [
     JsonOptions(),

@@ -107,7 +107,7 @@ def test_an_unexpected_failure_answers_500_in_json_and_the_adapter_keeps_serving
     source: Source,
 ) -> None:
     event = build(source, "GET", BOOK)
-    with caplog.at_level(logging.ERROR, logger="grpc_transcoder.lambda_adapter"):
+    with caplog.at_level(logging.ERROR, logger="grpc_transcoder.edge.adapter"):
         failed = library_handler(event, _BrokenContext())
     assert failed["statusCode"] == 500
     assert orjson.loads(failed["body"]) == {

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from grpc_transcoder_tools.local_server import LambdaContext
 
-from grpc_transcoder import lambda_events
+from grpc_transcoder.decoding.query_string import parse_pairs
+from grpc_transcoder.edge import events as lambda_events
+from grpc_transcoder.edge.events import EventSource
 from grpc_transcoder.errors import FieldViolation, RequestError, Violations
 from grpc_transcoder.exchange import HttpRequest
-from grpc_transcoder.lambda_events import EventSource
-from grpc_transcoder.query_string import parse_pairs
 from tests.event_builder import Source, build, template
 
 SOURCES = {

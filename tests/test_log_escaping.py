@@ -14,7 +14,7 @@ import orjson
 import pytest
 from grpc_transcoder_tools.local_server import LambdaContext
 
-from grpc_transcoder import access_log
+from grpc_transcoder.observe import access_log
 from tests.conftest import Handler
 from tests.event_builder import Source, build
 

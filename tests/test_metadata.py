@@ -11,9 +11,9 @@ from grpc_transcoder_tools.local_server import LambdaContext
 from hypothesis import given
 from hypothesis import strategies as st
 
+from grpc_transcoder.calling.request_metadata import MetadataPolicy, lookup
 from grpc_transcoder.errors import ConfigurationError
 from grpc_transcoder.exchange import HttpRequest
-from grpc_transcoder.metadata import MetadataPolicy, lookup
 from tests.conftest import Handler
 from tests.event_builder import Source, build, response_header, response_json
 
@@ -112,7 +112,7 @@ def test_binary_values_are_base64_decoded() -> None:
 def test_values_grpc_would_reject_are_skipped_with_a_log_line(
     header: str, value: str, logged: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="grpc_transcoder.metadata"):
+    with caplog.at_level(logging.WARNING, logger="grpc_transcoder.calling.request_metadata"):
         sent = metadata(MetadataPolicy(), request({header: value, "authorization": "ok"}))
     assert sent == {"authorization": "ok"}
     assert logged in caplog.text
@@ -208,7 +208,7 @@ def test_client_cannot_spoof_identity_or_generated_entries(
         "grpc-metadata-x-forwarded-for": "10.0.0.1",
         "grpc-metadata-traceparent": TRACEPARENT,
     }
-    with caplog.at_level(logging.WARNING, logger="grpc_transcoder.metadata"):
+    with caplog.at_level(logging.WARNING, logger="grpc_transcoder.calling.request_metadata"):
         with_identity = metadata(
             policy,
             request(spoofed, authorizer={"jwt": {"claims": {"sub": "user-1"}}}, request_id="r"),

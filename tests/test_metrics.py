@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from grpc_transcoder_tools.local_server import LambdaContext
 
-from grpc_transcoder import metrics
-from grpc_transcoder.access_log import AccessRecord
-from grpc_transcoder.metrics import MetricsWriter
+from grpc_transcoder.observe import metrics
+from grpc_transcoder.observe.access_log import AccessRecord
+from grpc_transcoder.observe.metrics import MetricsWriter
 from tests.conftest import Handler
 from tests.event_builder import Source, build
 

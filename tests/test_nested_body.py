@@ -195,9 +195,10 @@ def test_a_nested_repeated_field_takes_a_json_array(notes: Callable[..., Handler
 
 
 def test_the_openapi_document_describes_the_nested_body(notes_set: Path) -> None:
-    from grpc_transcoder import descriptors, openapi
-    from grpc_transcoder.descriptor_source import read_all
-    from grpc_transcoder.routing import routes_for
+    from grpc_transcoder.loading import registry as descriptors
+    from grpc_transcoder.loading.sources import read_all
+    from grpc_transcoder.reserved.openapi import document as openapi
+    from grpc_transcoder.routing.table import routes_for
 
     registry = descriptors.build(read_all([str(notes_set)]))
     document = openapi.document(routes_for(registry)[0])

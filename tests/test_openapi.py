@@ -17,16 +17,14 @@ from hypothesis import strategies as st
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
-from grpc_transcoder import (
-    descriptor_source,
-    openapi,
-    openapi_comments,
-    openapi_operations,
-    openapi_schemas,
-    path_template,
-)
-from grpc_transcoder.descriptors import HttpRule, Registry, RuleOrigin
-from grpc_transcoder.routing import Route, compile_rule, routes_for
+from grpc_transcoder.loading import sources as descriptor_source
+from grpc_transcoder.loading.registry import HttpRule, Registry, RuleOrigin
+from grpc_transcoder.reserved.openapi import comments as openapi_comments
+from grpc_transcoder.reserved.openapi import document as openapi
+from grpc_transcoder.reserved.openapi import operations as openapi_operations
+from grpc_transcoder.reserved.openapi import schemas as openapi_schemas
+from grpc_transcoder.routing import templates as path_template
+from grpc_transcoder.routing.table import Route, compile_rule, routes_for
 from grpc_transcoder.settings import ErrorFormat, UnknownFields, load
 from tests.conftest import LIBRARY_SET, Handler
 from tests.event_builder import Source, build, response_header, response_json
@@ -309,7 +307,7 @@ def test_without_comments_the_method_name_is_the_summary(library_routes: list[Ro
 
 def test_comments_of_unreadable_sets_are_empty(caplog: pytest.LogCaptureFixture) -> None:
     assert openapi_comments.comments([b"\xff\xff not a set"]) == {}
-    caplog.set_level(logging.WARNING, logger="grpc_transcoder.openapi")
+    caplog.set_level(logging.WARNING, logger="grpc_transcoder.reserved.openapi.document")
     assert openapi.source_comments(["/nowhere/at/all.binpb"]) == {}
     assert "without descriptions" in caplog.text
 
@@ -324,7 +322,7 @@ def test_unrepresentable_and_shadowed_routes_are_left_out(
         compile_rule(method, HttpRule("GET", "/v1/ping")),
         Route("GET", path_template.parse("/v1/ping"), method, "", "", RuleOrigin.ANNOTATION),
     ]
-    caplog.set_level(logging.WARNING, logger="grpc_transcoder.openapi")
+    caplog.set_level(logging.WARNING, logger="grpc_transcoder.reserved.openapi.document")
     document = openapi.document(routes)
     assert list(document["paths"]) == ["/v1/ping"]
     assert "no operation for method 'LIST'" in caplog.text

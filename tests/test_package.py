@@ -142,7 +142,7 @@ def test_every_module_has_unchecked_hash_bytecode_of_the_runtime(
 def test_the_package_holds_only_what_the_function_runs(arm64_package: Built) -> None:
     files = relative_files(arm64_package.directory)
     assert "grpc_transcoder/lambda_handler.py" in files
-    assert "grpc_transcoder/standard.binpb" in files
+    assert "grpc_transcoder/loading/standard.binpb" in files
     parts = {part for name in files for part in name.split("/")}
     unwanted = {"tests", "grpc_transcoder_tools", "bin", "requirements.txt", ".pytest_cache"}
     assert parts.isdisjoint(unwanted), parts & unwanted

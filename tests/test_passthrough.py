@@ -16,7 +16,7 @@ import pytest
 from grpc_transcoder_tools import example_backend
 from grpc_transcoder_tools.local_server import LambdaContext
 
-from grpc_transcoder.descriptors import Registry
+from grpc_transcoder.loading.registry import Registry
 from grpc_transcoder.settings import Passthrough
 from tests import generic_backend
 from tests.conftest import Handler
@@ -366,7 +366,7 @@ def test_unavailable_is_retried_only_for_idempotent_methods(
 ) -> None:
     listed = frozenset({"acme.stock.v1.Inventory/Get"} if idempotent else ())
     handler = make(passthrough=Passthrough.ALL, backends=(("*", DOWN),), idempotent_methods=listed)
-    with caplog.at_level(logging.WARNING, logger="grpc_transcoder.backend_call"):
+    with caplog.at_level(logging.WARNING, logger="grpc_transcoder.calling.caller"):
         response = post(handler, context, f"{STOCK}/Get", b"")
     assert response["statusCode"] == 503
     tried = [r for r in caplog.records if "acme.stock.v1.Inventory/Get (attempt" in r.getMessage()]

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grpc_transcoder.path_template import PathTemplate, TemplateError, Variable, parse
+from grpc_transcoder.routing.templates import PathTemplate, TemplateError, Variable, parse
 
 
 def _vars(*specs: tuple[str, int, int, bool]) -> tuple[Variable, ...]:

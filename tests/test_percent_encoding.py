@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grpc_transcoder.percent_encoding import NOTHING, RESERVED, SLASH, UNRESERVED, canonical, decode
+from grpc_transcoder.routing.percent_encoding import (
+    NOTHING,
+    RESERVED,
+    SLASH,
+    UNRESERVED,
+    canonical,
+    decode,
+)
 
 ALL_RESERVED = "%21%23%24%26%27%28%29%2A%2B%2C%2F%3A%3B%3D%3F%40%5B%5D"
 

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grpc_transcoder import field_plans
-from grpc_transcoder.descriptors import Registry
+from grpc_transcoder.decoding import field_plans
+from grpc_transcoder.decoding.field_binding import Binder, Origin
+from grpc_transcoder.decoding.field_plans import PlanCache
+from grpc_transcoder.decoding.query_string import parse_pairs
 from grpc_transcoder.errors import FieldViolation, Violations
-from grpc_transcoder.field_plans import PlanCache
-from grpc_transcoder.json_codec import JsonCodec, JsonOptions
-from grpc_transcoder.query_binding import Binder, Origin
-from grpc_transcoder.query_string import parse_pairs
+from grpc_transcoder.json.codec import JsonCodec, JsonOptions
+from grpc_transcoder.loading.registry import Registry
 
 KINDS = "library.v1.Kinds"
 

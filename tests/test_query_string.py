@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from grpc_transcoder.decoding.query_string import ParameterKey, parse_key, parse_pairs
 from grpc_transcoder.errors import FieldViolation, Violations
-from grpc_transcoder.query_string import ParameterKey, parse_key, parse_pairs
 
 # -- the grammar ------------------------------------------------------------------------------
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grpc_transcoder import request_decoding, routing
 from grpc_transcoder import settings as settings_module
-from grpc_transcoder.descriptors import Registry
+from grpc_transcoder.decoding import request as request_decoding
+from grpc_transcoder.decoding.request import DecodingOptions, RequestDecoder
 from grpc_transcoder.errors import (
     BAD_REQUEST_TYPE,
     Code,
@@ -21,9 +21,10 @@ from grpc_transcoder.errors import (
     TranscoderError,
 )
 from grpc_transcoder.exchange import HttpRequest
-from grpc_transcoder.json_codec import JsonCodec, JsonOptions
-from grpc_transcoder.request_decoding import DecodingOptions, RequestDecoder
-from grpc_transcoder.routing import Match, RouteTable
+from grpc_transcoder.json.codec import JsonCodec, JsonOptions
+from grpc_transcoder.loading.registry import Registry
+from grpc_transcoder.routing import table as routing
+from grpc_transcoder.routing.table import Match, RouteTable
 
 FORM = "application/x-www-form-urlencoded"
 

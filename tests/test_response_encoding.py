@@ -14,11 +14,12 @@ import orjson
 import pytest
 from grpc_transcoder_tools.local_server import LambdaContext
 
-from grpc_transcoder import path_template, response_encoding
-from grpc_transcoder.descriptors import Registry, RuleOrigin
-from grpc_transcoder.json_codec import JsonCodec, JsonEncodeError, JsonOptions
-from grpc_transcoder.response_encoding import Body
-from grpc_transcoder.routing import Route
+from grpc_transcoder.encoding import unary as response_encoding
+from grpc_transcoder.encoding.unary import Body
+from grpc_transcoder.json.codec import JsonCodec, JsonEncodeError, JsonOptions
+from grpc_transcoder.loading.registry import Registry, RuleOrigin
+from grpc_transcoder.routing import templates as path_template
+from grpc_transcoder.routing.table import Route
 from tests.conftest import Handler
 from tests.event_builder import Source, build, response_body, response_header, response_json
 

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from grpc_transcoder import response_metadata
-from grpc_transcoder.response_metadata import Metadata
+from grpc_transcoder.encoding import response_metadata
+from grpc_transcoder.encoding.response_metadata import Metadata
 
 
 def test_headers_and_trailers_are_prefixed_and_filtered() -> None:

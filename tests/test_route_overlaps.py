@@ -5,15 +5,15 @@ from __future__ import annotations
 from itertools import combinations
 
 import pytest
-from grpc_transcoder_tools import example_backend
+from grpc_transcoder_tools import example_backend, route_overlaps
+from grpc_transcoder_tools.route_overlaps import overlaps, witness
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grpc_transcoder import route_overlaps, routing
-from grpc_transcoder.descriptors import MethodInfo, Registry
-from grpc_transcoder.path_template import parse
-from grpc_transcoder.route_overlaps import overlaps, witness
-from grpc_transcoder.route_trie import shape
+from grpc_transcoder.loading.registry import MethodInfo, Registry
+from grpc_transcoder.routing import table as routing
+from grpc_transcoder.routing.templates import parse
+from grpc_transcoder.routing.trie import shape
 from tests.conftest import LIBRARY_SET
 from tests.test_routing import table_of
 

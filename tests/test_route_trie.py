@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from grpc_transcoder.path_template import parse
-from grpc_transcoder.route_trie import RouteTrie, shape
+from grpc_transcoder.routing.templates import parse
+from grpc_transcoder.routing.trie import RouteTrie, shape
 
 
 def _trie(*entries: tuple[str, str]) -> RouteTrie[str]:

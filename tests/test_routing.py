@@ -15,11 +15,13 @@ from grpc_transcoder_tools import descriptor_build
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grpc_transcoder import descriptors, path_template, routing
-from grpc_transcoder.descriptor_source import Blob
-from grpc_transcoder.descriptors import MethodInfo, Registry, RuleOrigin
 from grpc_transcoder.errors import MethodNotAllowedError, RequestError, RouteNotFoundError
-from grpc_transcoder.routing import Match, Route, RouteProblem, RouteTable
+from grpc_transcoder.loading import registry as descriptors
+from grpc_transcoder.loading.registry import MethodInfo, Registry, RuleOrigin
+from grpc_transcoder.loading.sources import Blob
+from grpc_transcoder.routing import table as routing
+from grpc_transcoder.routing import templates as path_template
+from grpc_transcoder.routing.table import Match, Route, RouteProblem, RouteTable
 from grpc_transcoder.settings import UrlUnescape
 
 # -- matching, on routes built straight from templates --------------------------------------

@@ -16,10 +16,11 @@ from google.protobuf import descriptor_pb2
 from grpc_transcoder_tools import example_backend
 from grpc_transcoder_tools.local_server import LambdaContext
 
-from grpc_transcoder import descriptor_s3, settings
+from grpc_transcoder import settings
 from grpc_transcoder.errors import NotReadyError
 from grpc_transcoder.lambda_handler import make_handler
-from grpc_transcoder.runtime import Runtime
+from grpc_transcoder.loading import s3 as descriptor_s3
+from grpc_transcoder.loading.runtime import Runtime
 from tests.conftest import LIBRARY_SET, ROOT, Handler
 from tests.event_builder import Source, build, response_header, response_json
 
@@ -56,7 +57,9 @@ def get(runtime: Runtime, path: str) -> dict[str, Any]:
 
 
 def errors_logged(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "grpc_transcoder.runtime" and r.levelno >= 40]
+    return [
+        r for r in caplog.records if r.name == "grpc_transcoder.loading.runtime" and r.levelno >= 40
+    ]
 
 
 # -- loading and not-ready ------------------------------------------------------------------
@@ -238,7 +241,7 @@ def test_an_unchanged_set_is_not_rebuilt(swapping: Runtime, clock: Clock) -> Non
 def test_a_changed_set_is_swapped_in_whole(
     swapping: Runtime, bucket: Any, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="grpc_transcoder.runtime")
+    caplog.set_level(logging.INFO, logger="grpc_transcoder.loading.runtime")
     in_flight = swapping.current()
     channels = swapping.channels
     assert get(swapping, "/v1/shelves/fiction")["statusCode"] == 200
@@ -366,7 +369,7 @@ def test_warnings_are_logged_at_load(clock: Clock, caplog: pytest.LogCaptureFixt
 def test_descriptor_notes_are_logged_at_load(
     clock: Clock, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="grpc_transcoder.runtime")
+    caplog.set_level(logging.INFO, logger="grpc_transcoder.loading.runtime")
     types = descriptor_pb2.FileDescriptorProto(name="types.proto", package="t", syntax="proto3")
     types.message_type.add(name="Shared")
     path = tmp_path / "types.binpb"

@@ -13,11 +13,11 @@ import orjson
 import pytest
 from grpc_transcoder_tools.local_server import LambdaContext
 
-from grpc_transcoder.descriptors import Registry
+from grpc_transcoder.calling.status_details import StatusDecoder
 from grpc_transcoder.errors import Code
-from grpc_transcoder.json_codec import JsonCodec, JsonOptions
+from grpc_transcoder.json.codec import JsonCodec, JsonOptions
+from grpc_transcoder.loading.registry import Registry
 from grpc_transcoder.settings import ErrorFormat
-from grpc_transcoder.status_details import StatusDecoder
 from tests.conftest import Handler
 from tests.event_builder import Source, build, response_header, response_json
 

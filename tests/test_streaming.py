@@ -10,18 +10,18 @@ from typing import Any
 import pytest
 from grpc_transcoder_tools.local_server import LambdaContext
 
-from grpc_transcoder import stream_decoding
-from grpc_transcoder.errors import BackendError, Code, RequestError, TranscoderError
-from grpc_transcoder.exchange import HttpRequest
-from grpc_transcoder.request_decoding import decoder_for
-from grpc_transcoder.runtime import Transcoder
-from grpc_transcoder.stream_encoding import (
+from grpc_transcoder.decoding import streams as stream_decoding
+from grpc_transcoder.decoding.request import decoder_for
+from grpc_transcoder.encoding.streams import (
     ERROR_RESERVE_BYTES,
     StreamEncoder,
     StreamFormat,
     negotiate,
     response_value,
 )
+from grpc_transcoder.errors import BackendError, Code, RequestError, TranscoderError
+from grpc_transcoder.exchange import HttpRequest
+from grpc_transcoder.loading.runtime import Transcoder
 from tests.conftest import LIBRARY_SET, Handler, runtime_for
 from tests.event_builder import Source, build, response_body, response_header, response_json
 

@@ -9,9 +9,10 @@ import pytest
 from google.protobuf import descriptor_pb2
 from grpc_transcoder_tools import synthetic_set
 
-from grpc_transcoder import descriptors, routing
-from grpc_transcoder.descriptor_source import Blob
-from grpc_transcoder.descriptors import Registry, RuleOrigin
+from grpc_transcoder.loading import registry as descriptors
+from grpc_transcoder.loading.registry import Registry, RuleOrigin
+from grpc_transcoder.loading.sources import Blob
+from grpc_transcoder.routing import table as routing
 
 
 def message_types(fds: descriptor_pb2.FileDescriptorSet) -> int:

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from grpc_transcoder import descriptor_source, settings
+from grpc_transcoder import settings
+from grpc_transcoder.loading import sources as descriptor_source
 from grpc_transcoder.settings import ErrorFormat, UnknownFields
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,7 +21,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from grpc_transcoder_tools import example_backend
 from grpc_transcoder_tools.local_server import LambdaContext
 
-from grpc_transcoder.descriptors import Registry
+from grpc_transcoder.loading.registry import Registry
 from tests.conftest import Handler
 from tests.event_builder import Source, build, response_json
 

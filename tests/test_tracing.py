@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grpc_transcoder import tracing
-from grpc_transcoder.tracing import TraceContext
+from grpc_transcoder.observe import tracing
+from grpc_transcoder.observe.tracing import TraceContext
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 W3C_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"

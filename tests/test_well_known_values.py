@@ -11,10 +11,10 @@ from google.protobuf.message import Message
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grpc_transcoder import field_plans
-from grpc_transcoder.descriptors import Registry
-from grpc_transcoder.field_values import ConversionError, Converter
-from grpc_transcoder.json_codec import JsonCodec, JsonOptions
+from grpc_transcoder.decoding import field_plans
+from grpc_transcoder.decoding.field_values import ConversionError, Converter
+from grpc_transcoder.json.codec import JsonCodec, JsonOptions
+from grpc_transcoder.loading.registry import Registry
 
 
 @pytest.fixture(scope="module")

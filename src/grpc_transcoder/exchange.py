@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from grpc_transcoder import tracing
+from grpc_transcoder.observe import tracing
 
 JSON_CONTENT_TYPE = "application/json"
 

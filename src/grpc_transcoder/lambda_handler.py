@@ -13,10 +13,11 @@ from typing import Any
 
 from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
-from grpc_transcoder import access_log, cold_start, settings
+from grpc_transcoder import settings
+from grpc_transcoder.edge.adapter import LambdaAdapter
 from grpc_transcoder.errors import ConfigurationError, NotReadyError
-from grpc_transcoder.lambda_adapter import LambdaAdapter
-from grpc_transcoder.runtime import Runtime, Transcoder
+from grpc_transcoder.loading.runtime import Runtime, Transcoder
+from grpc_transcoder.observe import access_log, cold_start
 
 logger = logging.getLogger(__name__)
 

@@ -11,19 +11,15 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from grpc_transcoder import (
-    access_log,
-    deadlines,
-    grpc_web_reply,
-    metrics,
-    passthrough,
-    request_decoding,
-    response_encoding,
-    response_metadata,
-    stream_decoding,
-    stream_encoding,
-)
-from grpc_transcoder.backend_call import BackendCaller, CallSpec, Metadata, ResponseStream
+from grpc_transcoder.calling import deadlines
+from grpc_transcoder.calling.caller import BackendCaller, CallSpec, Metadata, ResponseStream
+from grpc_transcoder.calling.status_details import StatusDecoder
+from grpc_transcoder.decoding import request as request_decoding
+from grpc_transcoder.decoding import streams as stream_decoding
+from grpc_transcoder.encoding import response_metadata
+from grpc_transcoder.encoding import streams as stream_encoding
+from grpc_transcoder.encoding import unary as response_encoding
+from grpc_transcoder.encoding.streams import StreamEncoder
 from grpc_transcoder.errors import (
     Code,
     NotReadyError,
@@ -32,12 +28,13 @@ from grpc_transcoder.errors import (
     request_info_detail,
 )
 from grpc_transcoder.exchange import HttpRequest, Reply
-from grpc_transcoder.hook_table import HookRun
-from grpc_transcoder.routing import Match
-from grpc_transcoder.runtime import Runtime, Transcoder
+from grpc_transcoder.hooks.table import HookRun
+from grpc_transcoder.loading.runtime import Runtime, Transcoder
+from grpc_transcoder.observe import access_log, metrics
+from grpc_transcoder.passthrough import forward as passthrough
+from grpc_transcoder.passthrough import grpc_web_reply
+from grpc_transcoder.routing.table import Match
 from grpc_transcoder.settings import ErrorFormat, Settings
-from grpc_transcoder.status_details import StatusDecoder
-from grpc_transcoder.stream_encoding import StreamEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -106,12 +103,12 @@ def _reserved(
     settings = transcoder.settings
     path = request.path.rstrip("/")
     if settings.health_path and path == settings.health_path.rstrip("/"):
-        from grpc_transcoder import health  # noqa: PLC0415
+        from grpc_transcoder.reserved import health  # noqa: PLC0415
 
         log.reserved(settings.health_path)
         return health.report(runtime, transcoder, request)
     if settings.openapi_path and path == settings.openapi_path.rstrip("/"):
-        from grpc_transcoder import openapi  # noqa: PLC0415
+        from grpc_transcoder.reserved.openapi import document as openapi  # noqa: PLC0415
 
         log.reserved(settings.openapi_path)
         return openapi.DOCUMENTS.reply(transcoder, request)
@@ -120,7 +117,7 @@ def _reserved(
 
 def _not_ready(request: HttpRequest, error: NotReadyError, log: access_log.RequestLog) -> Reply:
     """503 and why; at the health path (and GET), the health report says the same."""
-    from grpc_transcoder import health  # noqa: PLC0415  needed only while not ready
+    from grpc_transcoder.reserved import health  # noqa: PLC0415  needed only while not ready
 
     settings = log.settings = health.settings_while_not_ready()
     if health.is_health_request(request, settings.health_path):

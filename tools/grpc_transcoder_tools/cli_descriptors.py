@@ -19,11 +19,12 @@ from typing import Any
 
 from google.protobuf import descriptor_pb2
 
-from grpc_transcoder import runtime, settings
-from grpc_transcoder.descriptors import MethodInfo, RuleOrigin
+from grpc_transcoder import settings
 from grpc_transcoder.errors import ConfigurationError, DescriptorError
-from grpc_transcoder.routing import Route
-from grpc_transcoder.runtime import Transcoder
+from grpc_transcoder.loading import runtime
+from grpc_transcoder.loading.registry import MethodInfo, RuleOrigin
+from grpc_transcoder.loading.runtime import Transcoder
+from grpc_transcoder.routing.table import Route
 
 OK, PROBLEMS = 0, 1
 

@@ -22,9 +22,13 @@ from typing import Any
 
 import orjson
 
-from grpc_transcoder import descriptor_source, descriptors, openapi, openapi_comments, routing
 from grpc_transcoder import settings as settings_module
 from grpc_transcoder.errors import ConfigurationError
+from grpc_transcoder.loading import registry as descriptors
+from grpc_transcoder.loading import sources as descriptor_source
+from grpc_transcoder.reserved.openapi import comments as openapi_comments
+from grpc_transcoder.reserved.openapi import document as openapi
+from grpc_transcoder.routing import table as routing
 
 
 def register(commands: Any) -> None:

@@ -19,11 +19,14 @@ from typing import Any
 
 import orjson
 
-from grpc_transcoder import descriptor_source, descriptors, routing, settings
-from grpc_transcoder.descriptors import RuleOrigin
+from grpc_transcoder import settings
 from grpc_transcoder.errors import ConfigurationError
-from grpc_transcoder.route_overlaps import Overlap, overlaps
-from grpc_transcoder.routing import Route, RouteProblem, RouteTable
+from grpc_transcoder.loading import registry as descriptors
+from grpc_transcoder.loading import sources as descriptor_source
+from grpc_transcoder.loading.registry import RuleOrigin
+from grpc_transcoder.routing import table as routing
+from grpc_transcoder.routing.table import Route, RouteProblem, RouteTable
+from grpc_transcoder_tools.route_overlaps import Overlap, overlaps
 
 COLUMNS = ("HTTP", "TEMPLATE", "BODY", "RESPONSE_BODY", "GRPC METHOD", "ORIGIN")
 

@@ -33,7 +33,7 @@ SETS = (
         "descriptors/library.binpb", ("descriptors/library/v1/library.proto",), ("descriptors",)
     ),
     # Bundled with the Lambda package so sets without the standard files still resolve.
-    CommittedSet("src/grpc_transcoder/standard.binpb", STANDARD_FILES, source_info=False),
+    CommittedSet("src/grpc_transcoder/loading/standard.binpb", STANDARD_FILES, source_info=False),
 )
 
 

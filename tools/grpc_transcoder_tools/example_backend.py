@@ -21,8 +21,9 @@ from typing import Any
 import grpc
 from google.protobuf.message import Message
 
-from grpc_transcoder import descriptor_source, descriptors
-from grpc_transcoder.descriptors import Registry
+from grpc_transcoder.loading import registry as descriptors
+from grpc_transcoder.loading import sources as descriptor_source
+from grpc_transcoder.loading.registry import Registry
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
-from grpc_transcoder import descriptor_merge
 from grpc_transcoder.errors import code_name
+from grpc_transcoder.loading import merge as descriptor_merge
 
 VERSIONS = ("v1", "v1alpha")
 DEFAULT_TIMEOUT = 10.0

@@ -1,0 +1,236 @@
+"""Pass-through: binary calls forwarded as they are, routed by service name, no transcoding.
+
+Input: a POST to `/<package>.<Service>/<Method>` with a protobuf body (`application/x-protobuf`,
+`application/proto`, `application/protobuf`) or a gRPC-Web body. Output: the backend's answer in
+the same content type (gRPC-Web: data frames, then the trailer frame), or None for any other
+request, which is then routed as JSON.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from grpc_transcoder.calling import deadlines
+from grpc_transcoder.calling.caller import CallSpec, ResponseStream
+from grpc_transcoder.calling.status_details import StatusDecoder
+from grpc_transcoder.decoding import streams as stream_decoding
+from grpc_transcoder.encoding import response_metadata
+from grpc_transcoder.encoding.streams import response_too_large
+from grpc_transcoder.errors import Code, RequestError, TranscoderError
+from grpc_transcoder.exchange import HttpRequest, Reply
+from grpc_transcoder.hooks.table import HookRun
+from grpc_transcoder.loading.registry import MethodInfo
+from grpc_transcoder.loading.runtime import Runtime, Transcoder
+from grpc_transcoder.observe import access_log
+from grpc_transcoder.passthrough import grpc_web, grpc_web_reply
+from grpc_transcoder.passthrough.grpc_web import WebFormat
+from grpc_transcoder.passthrough.raw_calls import Method, RawCall, RawCaller, RawMethod, messages
+from grpc_transcoder.settings import Passthrough
+
+logger = logging.getLogger(__name__)
+
+PROTOBUF_TYPES = frozenset({"application/x-protobuf", "application/proto", "application/protobuf"})
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_PATH = re.compile(rf"/((?:{_NAME}\.)+{_NAME})/({_NAME})")  # a package is required
+
+
+@dataclass(frozen=True, slots=True)
+class Addressed:
+    """A pass-through request: the method it names and how its body is framed."""
+
+    service: str
+    name: str
+    media_type: str  # of the request; a protobuf answer has the same
+    web: WebFormat | None  # None: the body is one serialized message
+
+
+def addressed(request: HttpRequest, base_path: str) -> Addressed | None:
+    """The pass-through target of `request`, or None when it is not a pass-through request."""
+    if request.method != "POST":
+        return None
+    media = request.content_type.partition(";")[0].strip().lower()
+    web = grpc_web.negotiate(request.content_type, request.headers.get("accept", ""))
+    if web is None and media not in PROTOBUF_TYPES:
+        return None
+    path = request.path
+    if base_path:
+        if not path.startswith(base_path + "/"):
+            return None
+        path = path[len(base_path) :]
+    found = _PATH.fullmatch(path)
+    return Addressed(found[1], found[2], media, web) if found else None
+
+
+def answer(
+    runtime: Runtime, transcoder: Transcoder, request: HttpRequest, log: access_log.RequestLog
+) -> Reply | None:
+    """Forward a pass-through request and answer it; None when `request` is not one.
+
+    Failures raise TranscoderError (the pipeline's error path frames them, as gRPC-Web
+    trailers for gRPC-Web requests), except those after the first message of a gRPC-Web
+    stream, which end the stream in its trailer frame.
+    """
+    target = addressed(request, transcoder.routes.base_path)
+    if target is None:
+        return None
+    method = resolve(transcoder, target.service, target.name)
+    log.route = f"{target.web.content_type if target.web else target.media_type} pass-through"
+    log.grpc_method = method.full_name
+    log.method_known = not isinstance(method, RawMethod)
+    hooked = _hooks(transcoder, method, request)
+    requests = _requests(transcoder, request, target, method, hooked)
+    spec = _spec(transcoder, request, method, hooked)
+    log.lap()  # decoded
+    caller = RawCaller(runtime.channels, StatusDecoder(transcoder.registry, transcoder.codec))
+    call = RawCall(
+        caller,
+        spec,
+        method,
+        requests,
+        hooked,
+        transcoder.registry,
+        transcoder.calls.max_response_bytes,
+    )
+    if target.web is None:
+        return _protobuf_reply(call, target.media_type, log)
+    return grpc_web_reply.reply(call, target.web, log)
+
+
+def resolve(transcoder: Transcoder, service: str, name: str) -> Method:
+    """The method to call, as TRANSCODER_PASSTHROUGH allows; raises UNIMPLEMENTED otherwise."""
+    setting = transcoder.settings.passthrough
+    if setting is Passthrough.OFF:
+        raise TranscoderError(
+            "binary pass-through is off (TRANSCODER_PASSTHROUGH=off); send JSON"
+            f" (application/json) to /{service}/{name}",
+            code=Code.UNIMPLEMENTED,
+        )
+    known = transcoder.registry.methods.get(f"/{service}/{name}")
+    if known is not None:
+        return known
+    if setting is Passthrough.ALL:
+        return RawMethod(service, name)
+    what = (
+        f"{service} has no method {name} in the loaded descriptors"
+        if service in transcoder.registry.services
+        else f"{service} is not in the loaded descriptors"
+    )
+    raise TranscoderError(
+        f"{what}; pass-through to methods outside them needs TRANSCODER_PASSTHROUGH=all",
+        code=Code.UNIMPLEMENTED,
+    )
+
+
+def _hooks(transcoder: Transcoder, method: Method, request: HttpRequest) -> HookRun:
+    """The method's hooks; a method they cannot read (absent from the descriptors) is refused."""
+    hooked = transcoder.hooks.start(method.full_name, request)
+    if hooked and isinstance(method, RawMethod):
+        logger.warning(
+            "refused %s: hooks match it but it is not in the descriptors", method.full_name
+        )
+        raise TranscoderError(
+            f"{method.full_name} is not in the loaded descriptors, so the hooks that match it"
+            " cannot read its messages; it is not served",
+            code=Code.UNIMPLEMENTED,
+        )
+    return hooked
+
+
+def _requests(
+    transcoder: Transcoder,
+    request: HttpRequest,
+    target: Addressed,
+    method: Method,
+    hooked: HookRun,
+) -> list[bytes]:
+    limit = transcoder.settings.max_request_bytes
+    if len(request.body) > limit:
+        raise RequestError(
+            f"the request body is {len(request.body)} bytes; the limit is {limit} bytes"
+            " (TRANSCODER_MAX_REQUEST_BYTES)",
+            status=413,
+            code=Code.RESOURCE_EXHAUSTED,
+        )
+    if target.web is None:
+        messages = [request.body]
+    else:
+        grpc_web.check_codec(target.web)
+        streams = isinstance(method, RawMethod) or method.client_streaming
+        limit = transcoder.settings.max_stream_messages if streams else 1
+        messages = grpc_web.request_messages(request.body, target.web, limit=limit)
+        if streams:
+            stream_decoding.check_count(len(messages), limit)
+    if isinstance(method, RawMethod):
+        return messages
+    _check_cardinality(method, messages, web=target.web is not None)
+    return hooked.request_bytes(messages, method.input)
+
+
+def _check_cardinality(method: MethodInfo, messages: Sequence[bytes], *, web: bool) -> None:
+    if method.server_streaming and not web:
+        raise RequestError(
+            f"{method.full_name} is server-streaming and a protobuf body answers one message:"
+            " call it with Content-Type application/grpc-web+proto",
+            status=415,
+        )
+    if not method.client_streaming and len(messages) != 1:
+        holds = "none" if not messages else "more than one"
+        raise RequestError(
+            f"{method.full_name} takes exactly one request message; the gRPC-Web body holds {holds}"
+        )
+
+
+def _spec(
+    transcoder: Transcoder, request: HttpRequest, method: Method, hooked: HookRun
+) -> CallSpec:
+    """Deadline, metadata and retry policy exactly as for a JSON call of the same method."""
+    policy = transcoder.calls
+    deadline = policy.deadlines.deadline(
+        method.service,
+        header=request.headers.get(deadlines.TIMEOUT_HEADER),
+        remaining_ms=request.remaining_ms(),
+    )
+    return CallSpec(
+        transcoder.backends.require(method.service),
+        method,
+        deadline,
+        metadata=policy.metadata.request_metadata(request) + hooked.metadata,
+        idempotent=method.idempotent or method.full_name in policy.idempotent_methods,
+        options=policy.channels,
+    )
+
+
+def _protobuf_reply(call: RawCall, media_type: str, log: access_log.RequestLog) -> Reply:
+    """The one response message with the metadata headers and `x-http-code` of JSON calls."""
+    if call.streams:
+        stream = call.stream()
+        data = _single(stream, call.method)
+        initial, trailing = stream.initial_metadata, stream.trailing_metadata
+    else:
+        result = call.unary()
+        data, initial, trailing = result.response, result.initial_metadata, result.trailing_metadata
+    log.lap()  # called
+    data = call.response(data)
+    if len(data) > call.max_response_bytes:
+        raise response_too_large(call.max_response_bytes, what=f"the response ({len(data)} bytes)")
+    headers = response_metadata.headers(initial, trailing)
+    status = response_metadata.http_status(initial, trailing) or 200
+    return Reply(status, b"" if status == 204 else data, headers, media_type)
+
+
+def _single(stream: ResponseStream, method: Method) -> bytes:
+    """The only message of a method called streaming; more or none cannot be one body."""
+    with messages(stream) as iterator:
+        received = list(itertools.islice(iterator, 2))  # a second one is enough to refuse
+    if len(received) == 1:
+        return received[0]
+    many = "more than one message" if received else "no message"
+    raise RequestError(
+        f"{method.full_name} answered {many}; a protobuf body carries exactly one: call it"
+        " with Content-Type application/grpc-web+proto",
+        status=415,
+    )
