@@ -287,6 +287,7 @@ def test_configure_logging_gives_a_bare_process_a_handler(bare_root: logging.Log
 
 def test_methods_reached_without_the_route_table_are_named() -> None:
     log = RequestLog(request(method="POST", path="/a.B/C"), cold_start=False)
-    log.routed("a.B/C", "(pass-through)")
-    fields = log.finish(Reply(200, b"")).fields()
-    assert (fields["grpcMethod"], fields["route"]) == ("a.B/C", "(pass-through)")
+    log.grpc_method, log.route, log.method_known = "a.B/C", "(pass-through)", False
+    record = log.finish(Reply(200, b""))
+    assert (record.fields()["grpcMethod"], record.fields()["route"]) == ("a.B/C", "(pass-through)")
+    assert record.method_known is False

@@ -127,7 +127,8 @@ def test_which_calls_are_idempotent(
     registry: Registry, path: str, http_method: str, listed: tuple[str, ...], idempotent: bool
 ) -> None:
     policy = CallPolicy.from_settings(settings.load({}, idempotent_methods=frozenset(listed)))
-    assert policy.idempotent(_route(registry, path, http_method)) is idempotent
+    route = _route(registry, path, http_method)
+    assert policy.idempotent(route.method, route.http_method) is idempotent
 
 
 @pytest.mark.parametrize(

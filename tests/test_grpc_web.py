@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grpc_transcoder.errors import Code, RequestError, TranscoderError
+from grpc_transcoder.exchange import Metadata
 from grpc_transcoder.loading.registry import Registry
 from grpc_transcoder.passthrough import grpc_web, grpc_web_reply, raw_calls
 from grpc_transcoder.passthrough.grpc_web import WebFormat
@@ -136,7 +137,7 @@ def test_bad_base64_is_named() -> None:
 
 def test_a_trailer_frame_holds_status_message_and_trailers() -> None:
     frame = grpc_web.trailer_frame(
-        3, "bad 100% caf\u00e9\r\n", [("x-a", "1"), ("x-b-bin", b"\xff"), ("grpc-status", "9")]
+        3, "bad 100% caf\u00e9\r\n", (("x-a", "1"), ("x-b-bin", b"\xff"), ("grpc-status", "9"))
     )
     assert frame[0] == 0x80
     assert int.from_bytes(frame[1:5], "big") == len(frame) - 5
@@ -146,8 +147,8 @@ def test_a_trailer_frame_holds_status_message_and_trailers() -> None:
 
 
 def test_initial_metadata_becomes_headers_without_reserved_keys() -> None:
-    initial: list[tuple[str, str | bytes]] = [("x-a", "1"), ("x-a", "2"), ("x-b-bin", b"\x00")]
-    initial += [("content-type", "x"), ("grpc-encoding", "gzip")]
+    initial: Metadata = (("x-a", "1"), ("x-a", "2"), ("x-b-bin", b"\x00"))
+    initial += (("content-type", "x"), ("grpc-encoding", "gzip"))
     assert grpc_web.headers(initial) == {"x-a": "1, 2", "x-b-bin": "AA=="}
 
 

@@ -197,9 +197,9 @@ def test_reports_why_descriptors_are_not_loaded(monkeypatch: pytest.MonkeyPatch)
     assert set(response_json(other)) == {"code", "message", "details"}
 
 
-def test_settings_while_not_ready_fall_back_to_the_defaults() -> None:
-    assert health.settings_while_not_ready({"TRANSCODER_LOG_LEVEL": "loud"}).health_path == ""
-    assert health.settings_while_not_ready({"TRANSCODER_HEALTH_PATH": "/up"}).health_path == "/up"
+def test_serving_options_while_not_ready_fall_back_to_the_defaults() -> None:
+    assert health.serving_while_not_ready({"TRANSCODER_LOG_LEVEL": "loud"}).health_path == ""
+    assert health.serving_while_not_ready({"TRANSCODER_HEALTH_PATH": "/up/"}).health_path == "/up"
 
 
 @pytest.mark.parametrize("method", ["POST", "DELETE"])

@@ -19,10 +19,9 @@ from grpc_transcoder_tools.local_server import LambdaContext
 from grpc_transcoder.calling import backends, channels
 from grpc_transcoder.decoding import query_string
 from grpc_transcoder.decoding.field_plans import MAX_CACHED_PATHS
-from grpc_transcoder.decoding.request import decoder_for
 from grpc_transcoder.edge.adapter import LambdaAdapter
 from grpc_transcoder.hooks import table as hook_table
-from grpc_transcoder.loading.runtime import Transcoder
+from grpc_transcoder.loading.state import State
 from grpc_transcoder.settings import Passthrough
 from tests.conftest import Handler
 from tests.event_builder import Source, build
@@ -38,7 +37,7 @@ def _context() -> LambdaContext:
 PROTOBUF = [("content-type", "application/x-protobuf")]
 
 
-def _transcoder(handler: Handler) -> Transcoder:
+def _transcoder(handler: Handler) -> State:
     assert isinstance(handler, LambdaAdapter)
     return handler.runtime.current()
 
@@ -75,7 +74,7 @@ def test_pass_through_of_unknown_services_keeps_bounded_state(
             event = build(Source.HTTP_API, "POST", path, headers=PROTOBUF, body=b"")
             assert handler(event, _context())["statusCode"] == 501  # backend: UNIMPLEMENTED
     transcoder = _transcoder(handler)
-    assert transcoder.backends.patterns.cached() <= backends.MAX_CACHED_SERVICES
+    assert transcoder.calls.backends.patterns.cached() <= backends.MAX_CACHED_SERVICES
     assert transcoder.calls.deadlines.maximum.cached() <= backends.MAX_CACHED_SERVICES
     assert isinstance(handler, LambdaAdapter)
     (target,) = handler.runtime.channels.open_targets
@@ -106,7 +105,7 @@ def test_parameter_names_and_field_paths_are_cached_only_when_short(
         library_handler(build(Source.HTTP_API, "GET", "/v1/shelves", query=query), _context())
     assert query_string._parse_cached.cache_info().currsize == 100  # the short names only
     transcoder = _transcoder(library_handler)
-    plans = decoder_for(transcoder.settings, transcoder.codec).plans
+    plans = transcoder.decoder.plans
     cached = plans.cached_paths()
     for depth in (1, *range(10, 60)):  # paths into a recursive type, resolved then refused
         path = ".".join(["fNested", "child"] * depth) + ".fInt32"

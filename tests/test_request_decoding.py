@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grpc_transcoder import settings as settings_module
-from grpc_transcoder.decoding import request as request_decoding
 from grpc_transcoder.decoding.request import DecodingOptions, RequestDecoder
 from grpc_transcoder.errors import (
     BAD_REQUEST_TYPE,
@@ -565,14 +564,6 @@ def test_options_from_settings() -> None:
         enum_case_insensitive=True,
     )
     assert DecodingOptions.from_settings(settings_module.load({})) == DecodingOptions()
-
-
-def test_one_decoder_per_codec(registry: Registry) -> None:
-    first, second = JsonCodec(registry.pool, JsonOptions()), JsonCodec(registry.pool, JsonOptions())
-    loaded = settings_module.load({})
-    decoder = request_decoding.decoder_for(loaded, first)
-    assert request_decoding.decoder_for(loaded, first) is decoder
-    assert request_decoding.decoder_for(loaded, second) is not decoder
 
 
 # -- properties -------------------------------------------------------------------------------

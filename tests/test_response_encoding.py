@@ -53,9 +53,8 @@ def book(registry: Registry) -> Any:
 
 def encode(registry: Registry, route: Route, message: Any, **options: bool) -> Any:
     codec = JsonCodec(registry.pool, JsonOptions(**options))
-    return response_encoding.encode_unary(
-        route, message.SerializeToString(), registry=registry, codec=codec
-    )
+    encoder = response_encoding.ResponseEncoder(registry, codec)
+    return encoder.unary(route, message.SerializeToString())
 
 
 def test_the_whole_message_prints_fields_without_presence_at_zero(registry: Registry) -> None:
@@ -148,17 +147,17 @@ def test_a_response_body_naming_an_http_body_field_answers_raw_bytes(registry: R
 def test_plans_are_computed_once_per_type_and_field(registry: Registry) -> None:
     book_type = registry.pool.FindMessageTypeByName("library.v1.Book")
     first = response_encoding.plan(book_type, "metadata")
-    assert first is response_encoding.plan(book_type, "metadata")
     assert first.body is Body.FIELD
     assert first.field is not None
     assert first.field.name == "metadata"
     assert response_encoding.plan(book_type, "").body is Body.MESSAGE
 
 
-def test_response_json_is_the_json_the_route_answers_with(registry: Registry) -> None:
-    codec = JsonCodec(registry.pool, JsonOptions())
+def test_the_json_value_is_the_json_the_route_answers_with(registry: Registry) -> None:
+    encoder = response_encoding.ResponseEncoder(registry, JsonCodec(registry.pool, JsonOptions()))
     route = route_for(registry, "library.v1.Book", "labels")
-    assert response_encoding.response_json(book(registry), route, codec=codec) == {"series": "dune"}
+    assert encoder.json_value(book(registry), route) == {"series": "dune"}
+    assert encoder.plan(route) is encoder.plan(route)  # once per type and field
 
 
 def test_a_response_json_cannot_carry_is_an_internal_error_naming_the_field(

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from grpc_transcoder.encoding import response_metadata
-from grpc_transcoder.encoding.response_metadata import Metadata
+from grpc_transcoder.exchange import Metadata
 
 
 def test_headers_and_trailers_are_prefixed_and_filtered() -> None:

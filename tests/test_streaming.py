@@ -11,17 +11,18 @@ import pytest
 from grpc_transcoder_tools.local_server import LambdaContext
 
 from grpc_transcoder.decoding import streams as stream_decoding
-from grpc_transcoder.decoding.request import decoder_for
 from grpc_transcoder.encoding.streams import (
     ERROR_RESERVE_BYTES,
     StreamEncoder,
     StreamFormat,
     negotiate,
-    response_value,
 )
+from grpc_transcoder.encoding.unary import ResponseEncoder
 from grpc_transcoder.errors import BackendError, Code, RequestError, TranscoderError
 from grpc_transcoder.exchange import HttpRequest
-from grpc_transcoder.loading.runtime import Transcoder
+from grpc_transcoder.json.codec import JsonCodec, JsonOptions
+from grpc_transcoder.loading.registry import Registry
+from grpc_transcoder.loading.state import State
 from tests.conftest import LIBRARY_SET, Handler, runtime_for
 from tests.event_builder import Source, build, response_body, response_header, response_json
 
@@ -385,11 +386,11 @@ def test_bidi_stream_half_duplex(
 
 
 @pytest.fixture(scope="module")
-def transcoder() -> Transcoder:
+def transcoder() -> State:
     return runtime_for(descriptors=(str(LIBRARY_SET),), backends=(("*", "127.0.0.1:1"),)).load()
 
 
-def test_request_stream_with_a_body_field_and_query_bindings(transcoder: Transcoder) -> None:
+def test_request_stream_with_a_body_field_and_query_bindings(transcoder: State) -> None:
     """A rule whose body is one field: each element fills that field; the query fills every message."""
     match = transcoder.routes.match("POST", "/v1/books:import")
     by_title = replace(match, route=replace(match.route, body="title"))
@@ -399,7 +400,7 @@ def test_request_stream_with_a_body_field_and_query_bindings(transcoder: Transco
         query="name=shelves%2Ffiction%2Fbooks%2Fq",
         body=b'["One", "Two"]',
     )
-    decoder = decoder_for(transcoder.settings, transcoder.codec)
+    decoder = transcoder.decoder
     serialized = stream_decoding.decode(
         by_title, request, decoder=decoder, registry=transcoder.registry
     )
@@ -415,21 +416,20 @@ def test_request_stream_with_a_body_field_and_query_bindings(transcoder: Transco
 
 
 @pytest.mark.parametrize(
-    ("value", "use_proto_names", "selected"),
-    [
-        pytest.param({"payload": "p", "index": 1}, False, "p", id="json-name"),
-        pytest.param({"payload": "p"}, True, "p", id="proto-name"),
-        pytest.param({"index": 1}, False, None, id="absent"),
-        pytest.param("scalar", False, "scalar", id="not-an-object"),
-    ],
+    ("use_proto_names", "payload"),
+    [pytest.param(False, "p", id="json-names"), pytest.param(True, "p", id="proto-names")],
 )
 def test_response_body_selects_a_field_of_each_message(
-    transcoder: Transcoder, value: Any, use_proto_names: bool, selected: Any
+    registry: Registry, transcoder: State, use_proto_names: bool, payload: str
 ) -> None:
     route = transcoder.routes.match("GET", "/v1/debug:stream").route
     with_body = replace(route, response_body="payload")
-    assert response_value(value, with_body, use_proto_names=use_proto_names) == selected
-    assert response_value(value, route, use_proto_names=use_proto_names) == value
+    codec = JsonCodec(registry.pool, JsonOptions(use_proto_names=use_proto_names))
+    encoder = ResponseEncoder(registry, codec)
+    item: Any = registry.message_class(route.method.output)(payload=payload, index=1)
+    assert encoder.json_value(item, with_body) == payload
+    assert encoder.json_value(item, route)["index"] == 1
+    assert encoder.json_value(registry.message_class(route.method.output)(), with_body) == ""
 
 
 def test_a_message_over_the_channel_limit_is_a_502(

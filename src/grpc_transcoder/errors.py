@@ -288,6 +288,55 @@ def bad_request_detail(violations: Sequence[FieldViolation]) -> JsonObject:
     }
 
 
+def request_too_large(size: int, limit: int, *, what: str = "the request body") -> RequestError:
+    """413: a request body (or stream) over TRANSCODER_MAX_REQUEST_BYTES."""
+    return RequestError(
+        f"{what} is {size} bytes; the limit is {limit} bytes (TRANSCODER_MAX_REQUEST_BYTES)",
+        status=413,
+        code=Code.RESOURCE_EXHAUSTED,
+    )
+
+
+def check_request_size(body: bytes, limit: int, *, what: str = "the request body") -> None:
+    """Raise `request_too_large` when `body` is over `limit` bytes."""
+    if len(body) > limit:
+        raise request_too_large(len(body), limit, what=what)
+
+
+def response_too_large(limit: int, *, what: str) -> TranscoderError:
+    """RESOURCE_EXHAUSTED answered with 502: the backend's answer cannot be delivered whole.
+
+    Not 429 as the table would give: the client is not sending too much, the upstream
+    answer is too big for the function's response limit.
+    """
+    return TranscoderError(
+        f"{what} exceeds TRANSCODER_MAX_RESPONSE_BYTES ({limit} bytes); ask for less"
+        " (e.g. a smaller page size)",
+        code=Code.RESOURCE_EXHAUSTED,
+        status=502,
+    )
+
+
+def deadline_too_short(
+    service: str, left_ms: float, bound: str, minimum_ms: float
+) -> TranscoderError:
+    """504 at once: the time left for a call to `service` is under TRANSCODER_MIN_DEADLINE_MS."""
+    return TranscoderError(
+        f"deadline exceeded before calling {service}: {max(0.0, left_ms):.0f} ms left ({bound}),"
+        f" less than TRANSCODER_MIN_DEADLINE_MS ({minimum_ms:.0f} ms)",
+        code=Code.DEADLINE_EXCEEDED,
+    )
+
+
+def internal_error(request_id: str) -> TranscoderError:
+    """An unexpected failure: INTERNAL, with the request id to quote (the cause is logged)."""
+    return TranscoderError(
+        f"internal error; quote request id {request_id}",
+        code=Code.INTERNAL,
+        details=[request_info_detail(request_id)],
+    )
+
+
 def request_info_detail(request_id: str) -> JsonObject:
     """A google.rpc.RequestInfo detail naming the request, for errors the caller must report."""
     return {"@type": REQUEST_INFO_TYPE, "requestId": request_id, "servingData": ""}

@@ -15,6 +15,9 @@ from typing import Any
 from grpc_transcoder.observe import tracing
 
 JSON_CONTENT_TYPE = "application/json"
+HTTP_BODY = "google.api.HttpBody"  # the message type that carries raw HTTP bodies
+
+Metadata = tuple[tuple[str, str | bytes], ...]  # gRPC metadata: (key, text or -bin bytes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +68,18 @@ class Reply:
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
     content_type: str = JSON_CONTENT_TYPE
+
+
+def media_type(content_type: str) -> tuple[str, str]:
+    """(media type, charset) of a Content-Type, both lower case; charset "" when not given.
+
+    The one place media types are parsed: body targets, request streams and pass-through
+    all read them through it.
+    """
+    media, _, params = content_type.partition(";")
+    charset = ""
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    return media.strip().lower(), charset

@@ -16,7 +16,8 @@ from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 from grpc_transcoder import settings
 from grpc_transcoder.edge.adapter import LambdaAdapter
 from grpc_transcoder.errors import ConfigurationError, NotReadyError
-from grpc_transcoder.loading.runtime import Runtime, Transcoder
+from grpc_transcoder.loading.runtime import Runtime
+from grpc_transcoder.loading.state import State
 from grpc_transcoder.observe import access_log, cold_start
 
 logger = logging.getLogger(__name__)
@@ -42,14 +43,14 @@ def _cold_start() -> Runtime:
     level = (parsed or settings.Settings()).log_level
     access_log.configure_logging(level)
     runtime = Runtime(lambda: parsed if parsed is not None else settings.load())
-    transcoder: Transcoder | None = None
+    loaded: State | None = None
     error = ""
     try:
-        transcoder = timer.timed("load", runtime.load)()
+        loaded = timer.timed("load", runtime.load)()
     except NotReadyError as exc:  # logged by the runtime; requests answer 503 until a retry works
         error = exc.message
     access_log.AccessLog().cold_start(
-        cold_start.ColdStart.of(transcoder, timer, log_level=level, error=error)
+        cold_start.ColdStart.of(loaded, timer, log_level=level, error=error)
     )
     return runtime
 

@@ -23,7 +23,7 @@ from grpc_transcoder import settings
 from grpc_transcoder.errors import ConfigurationError, DescriptorError
 from grpc_transcoder.loading import runtime
 from grpc_transcoder.loading.registry import MethodInfo, RuleOrigin
-from grpc_transcoder.loading.runtime import Transcoder
+from grpc_transcoder.loading.state import State
 from grpc_transcoder.routing.table import Route
 
 OK, PROBLEMS = 0, 1
@@ -157,15 +157,15 @@ def check(sources: Sequence[str]) -> tuple[list[str], int]:
     """The report lines and the exit status for `sources`, loaded as the Lambda loads them."""
     try:
         configured = settings.load(descriptors=tuple(sources)) if sources else settings.load()
-        transcoder = runtime.build(configured)
+        loaded = runtime.build(configured)
     except DescriptorError as exc:
         return _problem_lines("cannot load the descriptor sets", exc.problems), PROBLEMS
     except ConfigurationError as exc:
         return _problem_lines("invalid settings", [str(exc)]), PROBLEMS
-    lines = [*_header(transcoder), *_services(transcoder)]
-    lines += [f"note: {note}" for note in transcoder.registry.notes]
-    if transcoder.warnings:
-        return lines + _problem_lines("problems", transcoder.warnings), PROBLEMS
+    lines = [*_header(loaded), *_services(loaded)]
+    lines += [f"note: {note}" for note in loaded.registry.notes]
+    if loaded.warnings:
+        return lines + _problem_lines("problems", loaded.warnings), PROBLEMS
     return [*lines, "no problems"], OK
 
 
@@ -174,23 +174,23 @@ def _problem_lines(title: str, problems: Sequence[str]) -> list[str]:
     return [f"{title} ({count}):", *(f"  {problem}" for problem in problems)]
 
 
-def _header(transcoder: Transcoder) -> list[str]:
-    registry = transcoder.registry
+def _header(loaded: State) -> list[str]:
+    registry = loaded.registry
     return [
         f"descriptors {registry.version}: {len(registry.files)} files, "
         f"{len(registry.services)} services, {len(registry.methods)} methods, "
-        f"{len(transcoder.routes.routes)} routes",
+        f"{len(loaded.routes.routes)} routes",
     ]
 
 
-def _services(transcoder: Transcoder) -> list[str]:
+def _services(loaded: State) -> list[str]:
     routes: dict[str, list[str]] = {}
-    for route in transcoder.routes.routes:
+    for route in loaded.routes.routes:
         routes.setdefault(route.method.grpc_path, []).append(_route(route))
     lines: list[str] = []
-    for service in transcoder.registry.services:
+    for service in loaded.registry.services:
         lines += ["", service]
-        for method in transcoder.registry.methods.values():
+        for method in loaded.registry.methods.values():
             if method.service == service:
                 lines.append(f"  {method.name}{_streaming(method)}")
                 lines += [f"    {route}" for route in routes.get(method.grpc_path, ["(no route)"])]

@@ -22,12 +22,10 @@ from grpc_transcoder.calling.channels import ChannelCache, ChannelOptions, Conne
 from grpc_transcoder.calling.deadlines import Deadline
 from grpc_transcoder.calling.status_details import StatusDecoder
 from grpc_transcoder.encoding import response_metadata
-from grpc_transcoder.encoding.streams import response_too_large
-from grpc_transcoder.errors import BackendError, TranscoderError
+from grpc_transcoder.errors import BackendError, TranscoderError, response_too_large
+from grpc_transcoder.exchange import Metadata
 
 logger = logging.getLogger(__name__)
-
-Metadata = tuple[tuple[str, str | bytes], ...]
 
 # One first attempt and up to two retries of UNAVAILABLE, each on a fresh channel: enough
 # for a connection that went stale while the Lambda was frozen, quick when the backend is down.
@@ -60,6 +58,8 @@ class CalledMethod(Protocol):
     def grpc_path(self) -> str: ...
     @property
     def client_streaming(self) -> bool: ...
+    @property
+    def idempotent(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +149,16 @@ class BackendCaller:
 
     def error(self, spec: CallSpec, exc: grpc.RpcError) -> TranscoderError:
         """The error of a failed call: a BackendError with the rendered status details and the
-        response metadata as headers, or the response-size error when gRPC refused a message."""
+        response metadata as headers, or the response-size error when gRPC refused a message.
+
+        The gRPC failure stays the error's cause (`__cause__`), so that gRPC-Web answers can
+        relay the backend's own trailers (grpc-status-details-bin included) unchanged.
+        """
+        error = self._error(spec, exc)
+        error.__cause__ = exc
+        return error
+
+    def _error(self, spec: CallSpec, exc: grpc.RpcError) -> TranscoderError:
         code = _code(exc)
         if code is grpc.StatusCode.RESOURCE_EXHAUSTED and TOO_LARGE in _details(exc):
             # gRPC refused a message over the channel's limit (twice the response limit).

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from grpc_transcoder.calling.backends import ServicePatterns
-from grpc_transcoder.errors import Code, FieldViolation, RequestError, TranscoderError
+from grpc_transcoder.errors import FieldViolation, RequestError, deadline_too_short
 
 TIMEOUT_HEADER = "grpc-timeout"
 
@@ -91,15 +91,5 @@ class DeadlinePolicy:
             bounds.append((remaining_ms / 1000 - self._margin, Bound.LAMBDA_TIME))
         seconds, bound = min(bounds, key=lambda item: item[0])
         if seconds < self._minimum:
-            raise budget_exhausted(service, seconds, bound, self._minimum)
+            raise deadline_too_short(service, seconds * 1000, bound.value, self._minimum * 1000)
         return Deadline(time.monotonic() + seconds, seconds, bound)
-
-
-def budget_exhausted(service: str, seconds: float, bound: Bound, minimum: float) -> TranscoderError:
-    """The 504 answered when a call is not worth starting."""
-    left = max(0.0, seconds) * 1000
-    return TranscoderError(
-        f"deadline exceeded before calling {service}: {left:.0f} ms left ({bound.value}),"
-        f" less than TRANSCODER_MIN_DEADLINE_MS ({minimum * 1000:.0f} ms)",
-        code=Code.DEADLINE_EXCEEDED,
-    )

@@ -1,7 +1,9 @@
 """Call policy: what the settings decide about every backend call, built once at cold start.
 
-Input: `Settings`. Output: a `CallPolicy` (channel options, metadata rules, deadline bounds,
-idempotent methods, the response size limit). Unreadable TLS files or bad patterns raise
+Input: `Settings`, then per call the method and the request. Output: a `CallPolicy` (backends,
+channel options, metadata rules, deadline bounds, idempotent methods, the response size limit)
+whose `spec` is the one place a call's target, deadline, metadata and retry policy are decided,
+for JSON and pass-through calls alike. Unreadable TLS files or bad patterns raise
 ConfigurationError naming the variable.
 """
 
@@ -9,16 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from grpc_transcoder.calling.backends import BackendMap
+from grpc_transcoder.calling.caller import CalledMethod, CallSpec
 from grpc_transcoder.calling.channels import ChannelOptions
-from grpc_transcoder.calling.deadlines import DeadlinePolicy
+from grpc_transcoder.calling.deadlines import TIMEOUT_HEADER, DeadlinePolicy
 from grpc_transcoder.calling.request_metadata import MetadataPolicy
 from grpc_transcoder.errors import ConfigurationError
-from grpc_transcoder.routing.table import Route
+from grpc_transcoder.exchange import HttpRequest, Metadata
 from grpc_transcoder.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
 class CallPolicy:
+    backends: BackendMap
     channels: ChannelOptions
     metadata: MetadataPolicy
     deadlines: DeadlinePolicy
@@ -34,6 +39,7 @@ class CallPolicy:
                     f"TRANSCODER_IDEMPOTENT_METHODS: {name!r} is not `package.Service/Method`"
                 )
         return cls(
+            backends=BackendMap(settings.backends),
             channels=ChannelOptions.from_settings(settings),
             metadata=MetadataPolicy(
                 forward_headers=settings.forward_headers,
@@ -48,12 +54,37 @@ class CallPolicy:
             max_response_bytes=settings.max_response_bytes,
         )
 
-    def idempotent(self, route: Route) -> bool:
-        """Whether a failed call on `route` may be sent again: a GET route, a method marked
-        with `idempotency_level`, or one named in TRANSCODER_IDEMPOTENT_METHODS."""
-        method = route.method
+    def idempotent(self, method: CalledMethod, http_method: str) -> bool:
+        """Whether a failed call may be sent again: a GET route, a method marked with
+        `idempotency_level`, or one named in TRANSCODER_IDEMPOTENT_METHODS."""
         return (
-            route.http_method == "GET"
-            or method.idempotent
-            or (method.full_name in self.idempotent_methods)
+            http_method == "GET" or method.idempotent or method.full_name in self.idempotent_methods
+        )
+
+    def spec(
+        self,
+        method: CalledMethod,
+        request: HttpRequest,
+        *,
+        http_method: str = "POST",
+        added: Metadata = (),
+    ) -> CallSpec:
+        """Where and how to call `method` for `request`: the backend, the deadline, the
+        metadata (the request's, then `added` by request hooks) and the retry policy.
+
+        `http_method` is the route's (pass-through calls are POSTs). Raises NoBackendError
+        (503), RequestError for a bad `grpc-timeout` (400), or 504 when no time is left.
+        """
+        deadline = self.deadlines.deadline(
+            method.service,
+            header=request.headers.get(TIMEOUT_HEADER),
+            remaining_ms=request.remaining_ms(),
+        )
+        return CallSpec(
+            self.backends.require(method.service),
+            method,
+            deadline,
+            metadata=self.metadata.request_metadata(request) + added,
+            idempotent=self.idempotent(method, http_method),
+            options=self.channels,
         )

@@ -17,11 +17,10 @@ from typing import Any
 import orjson
 
 from grpc_transcoder.errors import ConfigurationError
-from grpc_transcoder.exchange import HttpRequest
+from grpc_transcoder.exchange import HttpRequest, Metadata
 
 logger = logging.getLogger(__name__)
 
-Metadata = tuple[tuple[str, str | bytes], ...]
 
 METADATA_HEADER_PREFIX = "grpc-metadata-"
 ALWAYS_FORWARDED = frozenset({"authorization"})

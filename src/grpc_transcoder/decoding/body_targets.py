@@ -12,11 +12,10 @@ from dataclasses import dataclass
 
 from grpc_transcoder.decoding.field_plans import MessagePlan, PlanCache, Shape
 from grpc_transcoder.errors import Code, RequestError, TranscoderError
-from grpc_transcoder.exchange import HttpRequest
+from grpc_transcoder.exchange import HTTP_BODY, HttpRequest, media_type
 
 logger = logging.getLogger(__name__)
 
-HTTP_BODY = "google.api.HttpBody"
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 _CHARSETS = frozenset({"utf-8", "utf8", "us-ascii"})
@@ -74,17 +73,6 @@ def compile_target(plan: MessagePlan, body: str, plans: PlanCache) -> BodyTarget
     if field.shape is Shape.MESSAGE and field.type_name == HTTP_BODY:
         kind = BodyKind.RAW
     return BodyTarget(kind, body)
-
-
-def media_type(content_type: str) -> tuple[str, str]:
-    """(media type, charset), both lower case; charset '' when not given."""
-    media, _, params = content_type.partition(";")
-    charset = ""
-    for param in params.split(";"):
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "charset":
-            charset = value.strip().strip('"').lower()
-    return media.strip().lower(), charset
 
 
 def is_form(request: HttpRequest, target: BodyTarget) -> bool:

@@ -19,7 +19,12 @@ from grpc_transcoder.decoding.field_binding import Binder, Origin
 from grpc_transcoder.decoding.field_plans import FieldPath, MessagePlan, PlanCache, Shape
 from grpc_transcoder.decoding.field_values import JsonDecoder, decode_json
 from grpc_transcoder.decoding.query_string import parse_pairs
-from grpc_transcoder.errors import Code, FieldViolation, RequestError, Violations
+from grpc_transcoder.errors import (
+    FieldViolation,
+    RequestError,
+    Violations,
+    check_request_size,
+)
 from grpc_transcoder.exchange import HttpRequest
 from grpc_transcoder.json import documents as json_documents
 from grpc_transcoder.routing.table import Match
@@ -80,7 +85,7 @@ class RequestDecoder:
 
     def decode(self, match: Match, request: HttpRequest, message: Message) -> Message:
         """Fill `message` from the request and return it; raises RequestError."""
-        self._check_size(request.body)
+        check_request_size(request.body, self.options.max_request_bytes)
         route = match.route
         plan = self._plans.plan_of(message)
         target = self._target(plan, route.body)
@@ -110,16 +115,6 @@ class RequestDecoder:
                 message, plan, body_field=target.field, body=body, plans=self._plans
             )
         return message
-
-    def _check_size(self, body: bytes) -> None:
-        limit = self.options.max_request_bytes
-        if len(body) > limit:
-            raise RequestError(
-                f"the request body is {len(body)} bytes; the limit is {limit} bytes"
-                " (TRANSCODER_MAX_REQUEST_BYTES)",
-                status=413,
-                code=Code.RESOURCE_EXHAUSTED,
-            )
 
     def _target(self, plan: MessagePlan, body: str) -> BodyTarget:
         key = (plan.full_name, body)
@@ -247,18 +242,3 @@ def _json_has(value: Any, path: FieldPath, plan: MessagePlan, plans: PlanCache) 
         if field.shape is Shape.MESSAGE:
             plan = plans.plan(field.message_type)
     return True
-
-
-_last: list[RequestDecoder] = []
-
-
-def decoder_for(settings: Settings, json: JsonDecoder) -> RequestDecoder:
-    """The decoder for the current transcoder, built once per codec.
-
-    One slot: a descriptor reload builds a new codec, so the old decoder and its plans go.
-    """
-    if _last and _last[0].json is json:
-        return _last[0]
-    decoder = RequestDecoder(json, options=DecodingOptions.from_settings(settings))
-    _last[:] = [decoder]
-    return decoder

@@ -18,8 +18,8 @@ from google.protobuf.message import Message
 from grpc_transcoder.decoding.body_targets import cannot_be_json
 from grpc_transcoder.decoding.field_values import JsonDecoder
 from grpc_transcoder.decoding.request import RequestDecoder, as_sent
-from grpc_transcoder.errors import Code, FieldViolation, RequestError
-from grpc_transcoder.exchange import HttpRequest
+from grpc_transcoder.errors import FieldViolation, RequestError, check_request_size
+from grpc_transcoder.exchange import HttpRequest, media_type
 from grpc_transcoder.json import documents as json_documents
 from grpc_transcoder.loading.registry import Registry
 from grpc_transcoder.routing.table import Match
@@ -27,16 +27,12 @@ from grpc_transcoder.routing.table import Match
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl"})
 
 
-def media_type(content_type: str) -> str:
-    return content_type.partition(";")[0].strip().lower()
-
-
 def elements(body: bytes, content_type: str, *, limit: int = 0) -> list[Any]:
     """The JSON values of the stream: NDJSON lines, array elements, or one object.
 
     More than `limit` values (0: no limit) raise RequestError before any is decoded.
     """
-    kind = media_type(content_type)
+    kind = media_type(content_type)[0]
     if kind in NDJSON_TYPES:
         if limit and body.count(b"\n") >= limit:  # more lines than that, or blank ones
             lines = sum(1 for line in body.split(b"\n") if line.strip())
@@ -90,7 +86,7 @@ def decode(
     the element as they do for unary calls.
     """
     route = match.route
-    _check_size(request.body, decoder.options.max_request_bytes)
+    check_request_size(request.body, decoder.options.max_request_bytes, what="the request stream")
     message_class = registry.message_class(route.method.input)
     bindings = _bindings(match, request, message_class(), decoder)
     messages: list[bytes] = []
@@ -101,16 +97,6 @@ def decode(
         message.MergeFrom(bindings)
         messages.append(message.SerializeToString())
     return messages
-
-
-def _check_size(body: bytes, limit: int) -> None:
-    if len(body) > limit:
-        raise RequestError(
-            f"the request stream is {len(body)} bytes; the limit is {limit} bytes"
-            " (TRANSCODER_MAX_REQUEST_BYTES)",
-            status=413,
-            code=Code.RESOURCE_EXHAUSTED,
-        )
 
 
 def _bindings(

@@ -2,18 +2,21 @@
 
 Input: the initial and trailing metadata of a call. Output: `Grpc-Metadata-<key>` and
 `Grpc-Trailer-<key>` headers, the 2xx status a backend may choose with `x-http-code`, and the
-`WWW-Authenticate` challenge of an UNAUTHENTICATED answer.
+`WWW-Authenticate` challenge of an UNAUTHENTICATED answer; `finish` puts them on a reply, for
+JSON and pass-through calls alike.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from dataclasses import replace
+
+from grpc_transcoder.errors import response_too_large
+from grpc_transcoder.exchange import Metadata, Reply
 
 logger = logging.getLogger(__name__)
-
-Metadata = Sequence[tuple[str, str | bytes]]
 
 HEADER_PREFIX = "Grpc-Metadata-"
 TRAILER_PREFIX = "Grpc-Trailer-"
@@ -24,6 +27,18 @@ DEFAULT_CHALLENGE = "Bearer"
 _NOT_COPIED = frozenset({"content-type", HTTP_CODE_KEY})
 # Statuses a backend may pick for a successful answer (grpc-gateway's x-http-code convention).
 SUCCESS_STATUSES = range(200, 300)
+
+
+def finish(reply: Reply, initial: Metadata, trailing: Metadata, max_bytes: int) -> Reply:
+    """A unary call's reply with the backend's metadata as headers and its `x-http-code`
+    status; raises the response-size error when the body is over `max_bytes`."""
+    if len(reply.body) > max_bytes:
+        raise response_too_large(max_bytes, what=f"the response ({len(reply.body)} bytes)")
+    merged = {**reply.headers, **headers(initial, trailing)}
+    status = http_status(initial, trailing) if reply.status == 200 else None
+    if status is None:
+        return replace(reply, headers=merged)
+    return replace(reply, status=status, headers=merged, body=b"" if status == 204 else reply.body)
 
 
 def headers(initial: Metadata, trailing: Metadata) -> dict[str, str]:

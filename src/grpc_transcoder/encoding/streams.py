@@ -15,8 +15,7 @@ from typing import Any
 
 import orjson
 
-from grpc_transcoder.errors import Code, TranscoderError
-from grpc_transcoder.routing.table import Route
+from grpc_transcoder.errors import TranscoderError, response_too_large
 
 # Room kept for the error element that ends a body cut at the size limit.
 ERROR_RESERVE_BYTES = 2048
@@ -70,29 +69,6 @@ class EncodedStream:
     content_type: str
     count: int
     error: TranscoderError | None
-
-
-def response_value(value: Any, route: Route, *, use_proto_names: bool) -> Any:
-    """The part of a message's JSON `value` the route answers with (its `response_body`)."""
-    field = route.response_body
-    if not field or not isinstance(value, dict):
-        return value
-    descriptor = route.method.output.fields_by_name[field]
-    return value.get(descriptor.name if use_proto_names else descriptor.json_name)
-
-
-def response_too_large(limit: int, *, what: str) -> TranscoderError:
-    """RESOURCE_EXHAUSTED answered with 502: the backend's answer cannot be delivered whole.
-
-    Not 429 as the table would give: the client is not sending too much, the upstream
-    answer is too big for the function's response limit.
-    """
-    return TranscoderError(
-        f"{what} exceeds TRANSCODER_MAX_RESPONSE_BYTES ({limit} bytes); ask for less"
-        " (e.g. a smaller page size)",
-        code=Code.RESOURCE_EXHAUSTED,
-        status=502,
-    )
 
 
 class StreamEncoder:

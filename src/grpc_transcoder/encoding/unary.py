@@ -3,26 +3,25 @@
 Input: the route and the serialized response message. Output: a `Reply` holding the proto3 JSON
 of the message, or of the one field its `response_body` names (any field type); or, for a
 google.api.HttpBody (the response itself or its `response_body` field), the raw bytes of `data`
-with its `content_type`.
+with its `content_type`. One `ResponseEncoder` per descriptor version (on the `State`) keeps the
+plan of each response type and field.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, cast
 
 import orjson
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from grpc_transcoder.exchange import Reply
+from grpc_transcoder.exchange import HTTP_BODY, Reply
 from grpc_transcoder.json.codec import JsonCodec
 from grpc_transcoder.loading.registry import Registry
 from grpc_transcoder.routing.table import Route
 
-HTTP_BODY = "google.api.HttpBody"
 # An HttpBody without a content_type is sent as opaque bytes.
 DEFAULT_BODY_TYPE = "application/octet-stream"
 
@@ -44,34 +43,46 @@ class Plan:
     field: FieldDescriptor | None = None
 
 
-def encode_unary(route: Route, response: bytes, *, registry: Registry, codec: JsonCodec) -> Reply:
-    """The reply to a unary call: `response` is the serialized response message."""
-    message = registry.message_class(route.method.output).FromString(response)
-    return reply(message, route, codec=codec)
+class ResponseEncoder:
+    """Turns the response messages of one descriptor version into replies."""
+
+    def __init__(self, registry: Registry, codec: JsonCodec) -> None:
+        self.registry = registry
+        self.codec = codec
+        self._plans: dict[tuple[Descriptor, str], Plan] = {}  # bounded by the routes
+
+    def unary(self, route: Route, response: bytes) -> Reply:
+        """The reply to a unary call: `response` is the serialized response message."""
+        message = self.registry.message_class(route.method.output).FromString(response)
+        return self.message_reply(message, route)
+
+    def message_reply(self, message: Message, route: Route) -> Reply:
+        """The reply carrying `message` as `route` answers: JSON, or an HttpBody's bytes."""
+        found = self.plan(route)
+        if found.body is Body.RAW:
+            return _raw(message)
+        if found.body is Body.RAW_FIELD:
+            return _raw(getattr(message, cast(FieldDescriptor, found.field).name))
+        return Reply(200, orjson.dumps(_json(message, found, self.codec)))
+
+    def json_value(self, message: Message, route: Route) -> Any:
+        """The JSON value `route` answers with: the message's, or its response_body field's.
+
+        For a route answering raw bytes (HttpBody), the JSON of what holds them.
+        """
+        return _json(message, self.plan(route), self.codec)
+
+    def plan(self, route: Route) -> Plan:
+        """How responses of the route's type become a body; computed once per type and field."""
+        key = (route.method.output, route.response_body)
+        found = self._plans.get(key)
+        if found is None:
+            found = self._plans[key] = plan(*key)
+        return found
 
 
-def reply(message: Message, route: Route, *, codec: JsonCodec) -> Reply:
-    """The reply carrying `message` as `route` answers: JSON, or an HttpBody's bytes."""
-    found = plan(route.method.output, route.response_body)
-    if found.body is Body.RAW:
-        return _raw(message)
-    if found.body is Body.RAW_FIELD:
-        return _raw(getattr(message, cast(FieldDescriptor, found.field).name))
-    return Reply(200, orjson.dumps(_json(message, found, codec)))
-
-
-def response_json(message: Message, route: Route, *, codec: JsonCodec) -> Any:
-    """The JSON value `route` answers with: the message's, or its response_body field's.
-
-    For a route answering raw bytes (HttpBody), the JSON of what holds them.
-    """
-    found = plan(route.method.output, route.response_body)
-    return _json(message, found, codec)
-
-
-@lru_cache(maxsize=4096)
 def plan(output: Descriptor, response_body: str) -> Plan:
-    """How responses of type `output` become a body; computed once per type and field."""
+    """How responses of type `output` become a body."""
     if not response_body:
         return Plan(Body.RAW if output.full_name == HTTP_BODY else Body.MESSAGE)
     field = output.fields_by_name[response_body]  # routing checked it names a field

@@ -34,7 +34,7 @@ from grpc_transcoder.errors import (
     TranscoderError,
     bad_request_detail,
 )
-from grpc_transcoder.exchange import HttpRequest
+from grpc_transcoder.exchange import HttpRequest, Metadata
 from grpc_transcoder.hooks import patterns as hook_patterns
 
 __all__ = ["Code", "HookCall", "HookError", "Hooks"]
@@ -44,7 +44,6 @@ logger = logging.getLogger(__name__)
 MODULE_ATTRIBUTE = "hooks"  # the name of the `Hooks()` object in the hooks module
 Hook = Callable[[Any, "HookCall"], Any]
 HookT = TypeVar("HookT", bound=Hook)
-Metadata = tuple[tuple[str, str | bytes], ...]
 
 _KEY = re.compile(r"[0-9a-z_.\-]+")
 _TEXT_VALUE = re.compile(r"[\x20-\x7e]*")

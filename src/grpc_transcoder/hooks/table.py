@@ -18,9 +18,9 @@ from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import DecodeError, Message
 
 from grpc_transcoder import hooks
-from grpc_transcoder.errors import Code, RequestError, TranscoderError, request_info_detail
-from grpc_transcoder.exchange import HttpRequest
-from grpc_transcoder.hooks import HookCall, Metadata, NamedHook, Stage
+from grpc_transcoder.errors import Code, RequestError, TranscoderError, internal_error
+from grpc_transcoder.exchange import HttpRequest, Metadata
+from grpc_transcoder.hooks import HookCall, NamedHook, Stage
 from grpc_transcoder.hooks import patterns as hook_patterns
 
 logger = logging.getLogger(__name__)
@@ -196,8 +196,4 @@ def _checked(hook: NamedHook, message: Message, result: Any, call: HookCall) -> 
 
 
 def _internal(call: HookCall) -> TranscoderError:
-    return TranscoderError(
-        f"internal error; quote request id {call.request_id}",
-        code=Code.INTERNAL,
-        details=[request_info_detail(call.request_id)],
-    )
+    return internal_error(call.request_id)

@@ -1,6 +1,6 @@
-"""Runtime: the cold-start state of a container, built once and replaced only as a whole.
+"""Runtime: the State of a container, built once and replaced only as a whole.
 
-Input: `Settings`. Output: the current `Transcoder` for each request, or NotReadyError while the
+Input: `Settings`. Output: the current `State` for each request, or NotReadyError while the
 descriptors cannot be loaded (retried with a backoff). With a TTL, changed S3 sets swap in live.
 """
 
@@ -10,22 +10,17 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from grpc_transcoder.calling.backends import BackendMap
 from grpc_transcoder.calling.channels import ChannelCache
-from grpc_transcoder.calling.policy import CallPolicy
 from grpc_transcoder.errors import ConfigurationError, DescriptorError, NotReadyError
-from grpc_transcoder.hooks.table import HookTable
-from grpc_transcoder.json.codec import JsonCodec, JsonOptions
 from grpc_transcoder.loading import registry as descriptors
 from grpc_transcoder.loading import sources as descriptor_source
-from grpc_transcoder.loading.registry import Registry
-from grpc_transcoder.loading.sources import Blob, Snapshot
-from grpc_transcoder.routing import table as routing
-from grpc_transcoder.routing.table import RouteTable
-from grpc_transcoder.settings import Settings, UnknownFields
+from grpc_transcoder.loading import state
+from grpc_transcoder.loading.sources import Snapshot
+from grpc_transcoder.loading.state import State
+from grpc_transcoder.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -34,71 +29,16 @@ MAX_RETRY_SECONDS = 300.0
 DEFAULT_RETRY_SECONDS = Settings().descriptors_retry_seconds
 
 
-@dataclass(frozen=True, slots=True)
-class Transcoder:
-    """Everything built at cold start; immutable, so a swap replaces it in one assignment.
-
-    `warnings` are problems that do not stop serving: rules that cannot be routed, services
-    without a backend. They are logged at load and printed by `descriptors check`.
-    """
-
-    settings: Settings
-    registry: Registry
-    routes: RouteTable
-    codec: JsonCodec
-    backends: BackendMap
-    calls: CallPolicy  # channel options, metadata, deadlines, retries: see call_policy
-    warnings: tuple[str, ...] = ()
-    hooks: HookTable = field(default_factory=HookTable)  # of TRANSCODER_HOOKS, imported once
-
-
-def build(settings: Settings) -> Transcoder:
+def build(settings: Settings, *, channels: ChannelCache | None = None) -> State:
     """Read the descriptors and build everything; raises ConfigurationError naming each problem."""
-    return _read_and_build(settings)[0]
+    return _read_and_build(settings, channels)[0]
 
 
-def _read_and_build(settings: Settings) -> tuple[Transcoder, Snapshot]:
+def _read_and_build(settings: Settings, channels: ChannelCache | None) -> tuple[State, Snapshot]:
     # Sets that could be read are still checked when others could not: one report, every problem.
     snapshot, read_problems = descriptor_source.read_each(settings.descriptors)
-    return build_from(settings, snapshot.blobs, read_problems=read_problems), snapshot
-
-
-def build_from(
-    settings: Settings, blobs: Sequence[Blob], *, read_problems: Sequence[str] = ()
-) -> Transcoder:
-    """Build everything from descriptor sets already read (and the problems reading others)."""
-    registry = descriptors.build(blobs, read_problems=read_problems)
-    routes, problems = routing.routes_for(
-        registry,
-        default_routes=settings.default_routes,
-        default_routes_for_annotated=settings.default_routes_for_annotated,
-    )
-    warnings = [f"route skipped: {problem}" for problem in problems]
-    backends = BackendMap(settings.backends)
-    unrouted = backends.unrouted(registry.services)
-    if unrouted and settings.backends:
-        warnings.append(f"no backend configured for: {', '.join(unrouted)}")
-    codec = JsonCodec(registry.pool, json_options(settings))
-    table = RouteTable(
-        routes,
-        base_path=settings.base_path,
-        url_unescape=settings.url_unescape,
-        match_unregistered_verbs=settings.match_unregistered_verbs,
-    )
-    calls = CallPolicy.from_settings(settings)
-    hooks = HookTable.load(settings.hooks)
-    warnings.extend(hooks.unmatched([method.full_name for method in registry.methods.values()]))
-    return Transcoder(settings, registry, table, codec, backends, calls, tuple(warnings), hooks)
-
-
-def json_options(settings: Settings) -> JsonOptions:
-    return JsonOptions(
-        use_proto_names=settings.json_use_proto_names,
-        omit_unpopulated=settings.json_omit_unpopulated,
-        enums_as_ints=settings.json_enums_as_ints,
-        ignore_unknown_fields=settings.unknown_json_fields is UnknownFields.IGNORE,
-        enum_case_insensitive=settings.enum_case_insensitive,
-    )
+    built = state.build(settings, snapshot.blobs, read_problems=read_problems, channels=channels)
+    return built, snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +52,11 @@ class RuntimeStatus:
 
 
 class Runtime:
-    """Holds the current Transcoder: loads it, retries failures, revalidates and swaps.
+    """Holds the current State: loads it, retries failures, revalidates and swaps.
 
-    Requests call `current()` once and keep the Transcoder it returns, so a swap (one
+    Requests call `current()` once and keep the State it returns, so a swap (one
     attribute assignment) never mixes two versions within a request. Channels live here, not
-    in the Transcoder, so connections survive swaps.
+    in the State, so connections survive swaps.
     """
 
     def __init__(
@@ -128,7 +68,7 @@ class Runtime:
         self._settings_factory = settings
         self._clock = clock
         self._lock = threading.RLock()
-        self._transcoder: Transcoder | None = None
+        self._state: State | None = None
         self._snapshot: Snapshot | None = None  # the latest read, even when it was rejected
         self._failure = ""
         self._rejected = ""
@@ -138,31 +78,31 @@ class Runtime:
         self._swaps = 0
         self.channels = ChannelCache()
 
-    def current(self) -> Transcoder:
-        """The Transcoder for one request; raises NotReadyError while none can be built."""
-        transcoder = self._transcoder
-        if transcoder is None:
+    def current(self) -> State:
+        """The State for one request; raises NotReadyError while none can be built."""
+        loaded = self._state
+        if loaded is None:
             return self._first_load()
         if self._clock() >= self._revalidate_at:
             self.revalidate()
-            return self._transcoder or transcoder
-        return transcoder
+            return self._state or loaded
+        return loaded
 
     def status(self) -> RuntimeStatus:
-        transcoder = self._transcoder
-        version = transcoder.registry.version if transcoder else ""
+        loaded = self._state
+        version = loaded.registry.version if loaded else ""
         error = self._failure or self._rejected
-        return RuntimeStatus(transcoder is not None, version, error, self._swaps)
+        return RuntimeStatus(loaded is not None, version, error, self._swaps)
 
-    def _first_load(self) -> Transcoder:
+    def _first_load(self) -> State:
         with self._lock:
-            if self._transcoder is not None:  # another thread loaded it meanwhile
-                return self._transcoder
+            if self._state is not None:  # another thread loaded it meanwhile
+                return self._state
             if self._failure and self._clock() < self._retry_at:
                 raise self._not_ready()
             return self.load()
 
-    def load(self) -> Transcoder:
+    def load(self) -> State:
         """Read and build everything now; on failure, log why and when to try again.
 
         Never lets an exception other than NotReadyError escape, so a cold start cannot
@@ -173,18 +113,18 @@ class Runtime:
             settings: Settings | None = None
             try:
                 settings = self._settings_factory()
-                transcoder, snapshot = _read_and_build(settings)
+                loaded, snapshot = _read_and_build(settings, self.channels)
             except Exception as exc:  # noqa: BLE001 - any failure becomes a logged 503, never a crash
                 self._fail(exc, settings)
                 raise self._not_ready() from None
-            self._install(transcoder, snapshot, started, swap=False)
-            return transcoder
+            self._install(loaded, snapshot, started, swap=False)
+            return loaded
 
     def revalidate(self) -> bool:
         """Ask the S3 sources whether they changed and swap in a changed set that builds.
 
         Returns whether a swap happened. Never raises: a source that cannot be read or a set
-        that does not build is logged and the current Transcoder keeps serving. A thread that
+        that does not build is logged and the current State keeps serving. A thread that
         finds another one revalidating returns at once.
         """
         if not self._lock.acquire(blocking=False):
@@ -195,7 +135,7 @@ class Runtime:
             self._lock.release()
 
     def _revalidate(self) -> bool:
-        current, previous = self._transcoder, self._snapshot
+        current, previous = self._state, self._snapshot
         if current is None or previous is None:
             return False
         started = self._clock()
@@ -214,13 +154,13 @@ class Runtime:
             return False
         return self._swap(current, snapshot, started)
 
-    def _swap(self, current: Transcoder, snapshot: Snapshot, started: float) -> bool:
+    def _swap(self, current: State, snapshot: Snapshot, started: float) -> bool:
         # Remembered even if it does not build: an unchanged broken set is not fetched again.
         self._snapshot = snapshot
         if descriptors.version_of(snapshot.blobs) == current.registry.version:
             return False  # re-uploaded with the same bytes (a new ETag, nothing new)
         try:
-            transcoder = build_from(current.settings, snapshot.blobs)
+            loaded = state.build(current.settings, snapshot.blobs, channels=self.channels)
         except Exception as exc:  # noqa: BLE001 - a broken set never replaces a working one
             self._rejected = _reason(exc)
             logger.error(
@@ -229,29 +169,25 @@ class Runtime:
                 self._rejected,
             )
             return False
-        self._install(transcoder, snapshot, started, swap=True)
+        self._install(loaded, snapshot, started, swap=True)
         return True
 
-    def _install(
-        self, transcoder: Transcoder, snapshot: Snapshot, started: float, *, swap: bool
-    ) -> None:
-        previous = self._transcoder
-        self._transcoder = transcoder  # the swap: requests pick it up from here on
+    def _install(self, loaded: State, snapshot: Snapshot, started: float, *, swap: bool) -> None:
+        previous = self._state
+        self._state = loaded  # the swap: requests pick it up from here on
         self._snapshot = snapshot
         self._failure = self._rejected = ""
         self._retry_delay = 0.0
         self._swaps += swap
-        self._revalidate_at = self._next_check(transcoder, snapshot)
-        self._log_loaded(transcoder, previous, (self._clock() - started) * 1000)
+        self._revalidate_at = self._next_check(loaded, snapshot)
+        self._log_loaded(loaded, previous, (self._clock() - started) * 1000)
 
-    def _next_check(self, transcoder: Transcoder, snapshot: Snapshot) -> float:
-        ttl = transcoder.settings.descriptors_ttl
+    def _next_check(self, loaded: State, snapshot: Snapshot) -> float:
+        ttl = loaded.settings.descriptors_ttl
         return self._clock() + ttl if ttl and snapshot.revalidates else math.inf
 
-    def _log_loaded(
-        self, transcoder: Transcoder, previous: Transcoder | None, elapsed_ms: float
-    ) -> None:
-        registry = transcoder.registry
+    def _log_loaded(self, loaded: State, previous: State | None, elapsed_ms: float) -> None:
+        registry = loaded.registry
         action = f"swapped {previous.registry.version} for" if previous else "loaded"
         logger.info(
             "%s descriptors %s: %d services, %d methods, %d routes in %.1f ms",
@@ -259,12 +195,12 @@ class Runtime:
             registry.version,
             len(registry.services),
             len(registry.methods),
-            len(transcoder.routes.routes),
+            len(loaded.routes.routes),
             elapsed_ms,
         )
         for note in registry.notes:
             logger.info("descriptors: %s", note)
-        for warning in transcoder.warnings:
+        for warning in loaded.warnings:
             logger.warning("%s", warning)
 
     def _fail(self, exc: Exception, settings: Settings | None) -> None:

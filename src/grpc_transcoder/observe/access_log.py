@@ -24,10 +24,9 @@ from grpc_transcoder.errors import Code, TranscoderError, clip, code_name
 
 if TYPE_CHECKING:
     from grpc_transcoder.exchange import HttpRequest, Reply
-    from grpc_transcoder.loading.runtime import Transcoder
+    from grpc_transcoder.loading.state import ServingOptions, State
     from grpc_transcoder.observe.cold_start import ColdStart
     from grpc_transcoder.routing.table import Route
-    from grpc_transcoder.settings import Settings
 
 ACCESS_LOGGER = "grpc_transcoder.access"
 PACKAGE_LOGGER = "grpc_transcoder"
@@ -135,7 +134,7 @@ class RequestLog:
         "method_known",
         "request",
         "route",
-        "settings",
+        "serving",
         "trace",
         "version",
     )
@@ -158,26 +157,18 @@ class RequestLog:
         self.grpc_method = ""
         self.method_known = True
         self.version = ""
-        self.settings: Settings | None = None
+        self.serving: ServingOptions | None = None
         self.error: TranscoderError | None = None
 
-    def loaded(self, transcoder: Transcoder) -> None:
-        """Record the descriptors and settings that answer the request."""
-        self.version = transcoder.registry.version
-        self.settings = transcoder.settings
+    def loaded(self, state: State) -> None:
+        """Record the descriptors and the serving options that answer the request."""
+        self.version = state.registry.version
+        self.serving = state.serving
 
     def matched(self, route: Route) -> None:
         """Record the route the request matched."""
         self.route = route.template.text
         self.grpc_method = route.method.full_name
-
-    def routed(self, grpc_method: str, route: str) -> None:
-        """Record a method reached without the route table (binary pass-through).
-
-        `grpc_method` is "package.Service/Method"; `route` a label for the log line.
-        """
-        self.route = route
-        self.grpc_method = grpc_method
 
     def reserved(self, path: str) -> None:
         """The request asked for a reserved path (health, OpenAPI): no stages to time."""

@@ -1,6 +1,6 @@
 """Cold start: what a container loaded at init and how long each step took, as one record.
 
-Input: the steps the Lambda handler timed and the Transcoder they built (or why none was).
+Input: the steps the Lambda handler timed and the State they built (or why none was).
 Output: a `ColdStart` record, which `access_log.AccessLog.cold_start` writes as one line.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from grpc_transcoder.loading.runtime import Transcoder
+    from grpc_transcoder.loading.state import State
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +34,13 @@ class ColdStart:
 
     @classmethod
     def of(
-        cls, transcoder: Transcoder | None, timer: StepTimer, *, log_level: str, error: str = ""
+        cls, loaded: State | None, timer: StepTimer, *, log_level: str, error: str = ""
     ) -> ColdStart:
-        """The record of a cold start that built `transcoder` (None: it failed with `error`)."""
+        """The record of a cold start that built `loaded` (None: it failed with `error`)."""
         steps, total = timer.steps(), timer.total_ms()
-        if transcoder is None:
+        if loaded is None:
             return cls(False, steps, total, log_level=log_level, error=error)
-        registry, settings = transcoder.registry, transcoder.settings
+        registry, settings = loaded.registry, loaded.settings
         return cls(
             True,
             steps,
@@ -50,7 +50,7 @@ class ColdStart:
             files=len(registry.files),
             services=registry.services,
             methods=len(registry.methods),
-            routes=len(transcoder.routes.routes),
+            routes=len(loaded.routes.routes),
             backends=joined(settings.backends),
             log_level=log_level,
         )

@@ -18,9 +18,11 @@ import orjson
 
 from grpc_transcoder.errors import code_name
 from grpc_transcoder.observe.access_log import AccessRecord
+from grpc_transcoder.settings import Settings
 
 FUNCTION_VARIABLE = "AWS_LAMBDA_FUNCTION_NAME"
 LOCAL_FUNCTION = "local"
+DEFAULT_NAMESPACE = Settings().metrics_namespace
 NO_METHOD = "(none)"  # the GrpcMethod of requests no method answered (404, 405, reserved paths)
 # The GrpcMethod of pass-through calls to methods outside the descriptors: their names are the
 # client's, and a dimension value per name would be a custom metric per name.

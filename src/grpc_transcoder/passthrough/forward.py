@@ -14,21 +14,18 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from grpc_transcoder.calling import deadlines
-from grpc_transcoder.calling.caller import CallSpec, ResponseStream
-from grpc_transcoder.calling.status_details import StatusDecoder
+from grpc_transcoder.calling.caller import ResponseStream
 from grpc_transcoder.decoding import streams as stream_decoding
 from grpc_transcoder.encoding import response_metadata
-from grpc_transcoder.encoding.streams import response_too_large
-from grpc_transcoder.errors import Code, RequestError, TranscoderError
-from grpc_transcoder.exchange import HttpRequest, Reply
+from grpc_transcoder.errors import Code, RequestError, TranscoderError, check_request_size
+from grpc_transcoder.exchange import HttpRequest, Reply, media_type
 from grpc_transcoder.hooks.table import HookRun
 from grpc_transcoder.loading.registry import MethodInfo
-from grpc_transcoder.loading.runtime import Runtime, Transcoder
+from grpc_transcoder.loading.state import State
 from grpc_transcoder.observe import access_log
 from grpc_transcoder.passthrough import grpc_web, grpc_web_reply
 from grpc_transcoder.passthrough.grpc_web import WebFormat
-from grpc_transcoder.passthrough.raw_calls import Method, RawCall, RawCaller, RawMethod, messages
+from grpc_transcoder.passthrough.raw_calls import Method, RawCall, RawMethod, messages
 from grpc_transcoder.settings import Passthrough
 
 logger = logging.getLogger(__name__)
@@ -48,12 +45,14 @@ class Addressed:
     web: WebFormat | None  # None: the body is one serialized message
 
 
-def addressed(request: HttpRequest, base_path: str) -> Addressed | None:
-    """The pass-through target of `request`, or None when it is not a pass-through request."""
+def addressed(request: HttpRequest, base_path: str, web: WebFormat | None) -> Addressed | None:
+    """The pass-through target of `request`, or None when it is not a pass-through request.
+
+    `web` is the request's gRPC-Web format, negotiated once by the pipeline.
+    """
     if request.method != "POST":
         return None
-    media = request.content_type.partition(";")[0].strip().lower()
-    web = grpc_web.negotiate(request.content_type, request.headers.get("accept", ""))
+    media = media_type(request.content_type)[0]
     if web is None and media not in PROTOBUF_TYPES:
         return None
     path = request.path
@@ -66,7 +65,7 @@ def addressed(request: HttpRequest, base_path: str) -> Addressed | None:
 
 
 def answer(
-    runtime: Runtime, transcoder: Transcoder, request: HttpRequest, log: access_log.RequestLog
+    state: State, request: HttpRequest, web: WebFormat | None, log: access_log.RequestLog
 ) -> Reply | None:
     """Forward a pass-through request and answer it; None when `request` is not one.
 
@@ -74,49 +73,41 @@ def answer(
     trailers for gRPC-Web requests), except those after the first message of a gRPC-Web
     stream, which end the stream in its trailer frame.
     """
-    target = addressed(request, transcoder.routes.base_path)
+    target = addressed(request, state.routes.base_path, web)
     if target is None:
         return None
-    method = resolve(transcoder, target.service, target.name)
+    method = resolve(state, target.service, target.name)
     log.route = f"{target.web.content_type if target.web else target.media_type} pass-through"
     log.grpc_method = method.full_name
     log.method_known = not isinstance(method, RawMethod)
-    hooked = _hooks(transcoder, method, request)
-    requests = _requests(transcoder, request, target, method, hooked)
-    spec = _spec(transcoder, request, method, hooked)
+    hooked = _hooks(state, method, request)
+    requests = _requests(state, request, target, method, hooked)
+    spec = state.calls.spec(method, request, added=hooked.metadata)  # as for a JSON call
     log.lap()  # decoded
-    caller = RawCaller(runtime.channels, StatusDecoder(transcoder.registry, transcoder.codec))
-    call = RawCall(
-        caller,
-        spec,
-        method,
-        requests,
-        hooked,
-        transcoder.registry,
-        transcoder.calls.max_response_bytes,
-    )
+    max_bytes = state.calls.max_response_bytes
+    call = RawCall(state.caller, spec, method, requests, hooked, state.registry, max_bytes)
     if target.web is None:
         return _protobuf_reply(call, target.media_type, log)
-    return grpc_web_reply.reply(call, target.web, log)
+    return grpc_web_reply.call_reply(call, target.web, log)
 
 
-def resolve(transcoder: Transcoder, service: str, name: str) -> Method:
+def resolve(state: State, service: str, name: str) -> Method:
     """The method to call, as TRANSCODER_PASSTHROUGH allows; raises UNIMPLEMENTED otherwise."""
-    setting = transcoder.settings.passthrough
+    setting = state.serving.passthrough
     if setting is Passthrough.OFF:
         raise TranscoderError(
             "binary pass-through is off (TRANSCODER_PASSTHROUGH=off); send JSON"
             f" (application/json) to /{service}/{name}",
             code=Code.UNIMPLEMENTED,
         )
-    known = transcoder.registry.methods.get(f"/{service}/{name}")
+    known = state.registry.methods.get(f"/{service}/{name}")
     if known is not None:
         return known
     if setting is Passthrough.ALL:
         return RawMethod(service, name)
     what = (
         f"{service} has no method {name} in the loaded descriptors"
-        if service in transcoder.registry.services
+        if service in state.registry.services
         else f"{service} is not in the loaded descriptors"
     )
     raise TranscoderError(
@@ -125,9 +116,9 @@ def resolve(transcoder: Transcoder, service: str, name: str) -> Method:
     )
 
 
-def _hooks(transcoder: Transcoder, method: Method, request: HttpRequest) -> HookRun:
+def _hooks(state: State, method: Method, request: HttpRequest) -> HookRun:
     """The method's hooks; a method they cannot read (absent from the descriptors) is refused."""
-    hooked = transcoder.hooks.start(method.full_name, request)
+    hooked = state.hooks.start(method.full_name, request)
     if hooked and isinstance(method, RawMethod):
         logger.warning(
             "refused %s: hooks match it but it is not in the descriptors", method.full_name
@@ -141,26 +132,20 @@ def _hooks(transcoder: Transcoder, method: Method, request: HttpRequest) -> Hook
 
 
 def _requests(
-    transcoder: Transcoder,
+    state: State,
     request: HttpRequest,
     target: Addressed,
     method: Method,
     hooked: HookRun,
 ) -> list[bytes]:
-    limit = transcoder.settings.max_request_bytes
-    if len(request.body) > limit:
-        raise RequestError(
-            f"the request body is {len(request.body)} bytes; the limit is {limit} bytes"
-            " (TRANSCODER_MAX_REQUEST_BYTES)",
-            status=413,
-            code=Code.RESOURCE_EXHAUSTED,
-        )
+    options = state.decoder.options
+    check_request_size(request.body, options.max_request_bytes)
     if target.web is None:
         messages = [request.body]
     else:
         grpc_web.check_codec(target.web)
         streams = isinstance(method, RawMethod) or method.client_streaming
-        limit = transcoder.settings.max_stream_messages if streams else 1
+        limit = options.max_stream_messages if streams else 1
         messages = grpc_web.request_messages(request.body, target.web, limit=limit)
         if streams:
             stream_decoding.check_count(len(messages), limit)
@@ -184,26 +169,6 @@ def _check_cardinality(method: MethodInfo, messages: Sequence[bytes], *, web: bo
         )
 
 
-def _spec(
-    transcoder: Transcoder, request: HttpRequest, method: Method, hooked: HookRun
-) -> CallSpec:
-    """Deadline, metadata and retry policy exactly as for a JSON call of the same method."""
-    policy = transcoder.calls
-    deadline = policy.deadlines.deadline(
-        method.service,
-        header=request.headers.get(deadlines.TIMEOUT_HEADER),
-        remaining_ms=request.remaining_ms(),
-    )
-    return CallSpec(
-        transcoder.backends.require(method.service),
-        method,
-        deadline,
-        metadata=policy.metadata.request_metadata(request) + hooked.metadata,
-        idempotent=method.idempotent or method.full_name in policy.idempotent_methods,
-        options=policy.channels,
-    )
-
-
 def _protobuf_reply(call: RawCall, media_type: str, log: access_log.RequestLog) -> Reply:
     """The one response message with the metadata headers and `x-http-code` of JSON calls."""
     if call.streams:
@@ -214,12 +179,8 @@ def _protobuf_reply(call: RawCall, media_type: str, log: access_log.RequestLog) 
         result = call.unary()
         data, initial, trailing = result.response, result.initial_metadata, result.trailing_metadata
     log.lap()  # called
-    data = call.response(data)
-    if len(data) > call.max_response_bytes:
-        raise response_too_large(call.max_response_bytes, what=f"the response ({len(data)} bytes)")
-    headers = response_metadata.headers(initial, trailing)
-    status = response_metadata.http_status(initial, trailing) or 200
-    return Reply(status, b"" if status == 204 else data, headers, media_type)
+    reply = Reply(200, call.response(data), content_type=media_type)
+    return response_metadata.finish(reply, initial, trailing, call.max_response_bytes)
 
 
 def _single(stream: ResponseStream, method: Method) -> bytes:

@@ -11,12 +11,11 @@ import base64
 import binascii
 import re
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from grpc_transcoder.errors import Code, RequestError
-
-Metadata = Sequence[tuple[str, str | bytes]]
+from grpc_transcoder.exchange import Metadata, media_type
 
 MEDIA_TYPE_PREFIX = "application/grpc-web"
 TEXT_MEDIA_TYPE = "application/grpc-web-text"
@@ -58,7 +57,7 @@ def negotiate(content_type: str, accept: str = "") -> WebFormat | None:
     The answer is base64 when the request is, or when `Accept` asks for grpc-web-text (what
     the grpc-web JavaScript client sends in its text mode).
     """
-    media = content_type.partition(";")[0].strip().lower()
+    media = media_type(content_type)[0]
     if not media.startswith(MEDIA_TYPE_PREFIX):
         return None
     kind, _, codec = media.partition("+")

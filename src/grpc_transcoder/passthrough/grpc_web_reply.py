@@ -10,12 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from grpc_transcoder.calling.caller import Metadata
 from grpc_transcoder.calling.status_details import DETAILS_KEY, STATUS_TYPE
 from grpc_transcoder.encoding.response_metadata import HEADER_PREFIX, TRAILER_PREFIX
-from grpc_transcoder.encoding.streams import ERROR_RESERVE_BYTES, response_too_large
-from grpc_transcoder.errors import TranscoderError
-from grpc_transcoder.exchange import HttpRequest, Reply
+from grpc_transcoder.encoding.streams import ERROR_RESERVE_BYTES
+from grpc_transcoder.errors import TranscoderError, response_too_large
+from grpc_transcoder.exchange import Metadata, Reply
 from grpc_transcoder.loading.registry import Registry
 from grpc_transcoder.observe import access_log
 from grpc_transcoder.passthrough import grpc_web
@@ -28,12 +27,7 @@ logger = logging.getLogger(__name__)
 _RELAYED_PREFIXES = (HEADER_PREFIX.lower(), TRAILER_PREFIX.lower())
 
 
-def web_format(request: HttpRequest) -> WebFormat | None:
-    """The gRPC-Web format of `request`, or None when it is not a gRPC-Web request."""
-    return grpc_web.negotiate(request.content_type, request.headers.get("accept", ""))
-
-
-def reply(call: RawCall, web: WebFormat, log: access_log.RequestLog) -> Reply:
+def call_reply(call: RawCall, web: WebFormat, log: access_log.RequestLog) -> Reply:
     """Make the call and frame its answer; an error before any message raises it."""
     if call.streams:
         return _stream_reply(call, web, log)

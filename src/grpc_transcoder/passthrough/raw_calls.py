@@ -13,14 +13,9 @@ from dataclasses import dataclass
 
 import grpc
 
-from grpc_transcoder.calling.caller import (
-    BackendCaller,
-    CallSpec,
-    Metadata,
-    ResponseStream,
-    UnaryResult,
-)
+from grpc_transcoder.calling.caller import BackendCaller, CallSpec, ResponseStream, UnaryResult
 from grpc_transcoder.errors import TranscoderError
+from grpc_transcoder.exchange import Metadata
 from grpc_transcoder.hooks.table import HookRun
 from grpc_transcoder.loading.registry import MethodInfo, Registry
 
@@ -50,16 +45,6 @@ class RawMethod:
 
 
 Method = MethodInfo | RawMethod
-
-
-class RawCaller(BackendCaller):
-    """A BackendCaller whose errors keep the gRPC failure as their cause, so that gRPC-Web
-    answers relay the backend's own trailers (grpc-status-details-bin included) unchanged."""
-
-    def error(self, spec: CallSpec, exc: grpc.RpcError) -> TranscoderError:
-        error = super().error(spec, exc)
-        error.__cause__ = exc
-        return error
 
 
 @dataclass(frozen=True, slots=True)

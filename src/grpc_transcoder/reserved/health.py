@@ -1,6 +1,6 @@
 """Health: the report answered at the reserved TRANSCODER_HEALTH_PATH.
 
-Input: the loaded `Transcoder` (or why there is none) and, when enabled, each backend's
+Input: the loaded `State` (or why there is none) and, when enabled, each backend's
 `grpc.health.v1.Health/Check` answer. Output: a `Reply`, 200 when everything checked is serving
 and 503 otherwise, with a JSON report saying what was checked and why it is not serving.
 """
@@ -23,10 +23,12 @@ from grpc_transcoder.calling.backends import Target
 from grpc_transcoder.calling.caller import unavailable_message
 from grpc_transcoder.errors import ConfigurationError, MethodNotAllowedError
 from grpc_transcoder.exchange import HttpRequest, Reply
+from grpc_transcoder.loading.state import ServingOptions
 from grpc_transcoder.settings import Settings
 
 if TYPE_CHECKING:
-    from grpc_transcoder.loading.runtime import Runtime, Transcoder
+    from grpc_transcoder.loading.runtime import Runtime
+    from grpc_transcoder.loading.state import State
 
 logger = logging.getLogger(__name__)
 
@@ -64,24 +66,24 @@ def is_health_request(request: HttpRequest, health_path: str) -> bool:
     return bool(health_path) and _same_path(request.path, health_path)
 
 
-def report(runtime: Runtime, transcoder: Transcoder, request: HttpRequest) -> Reply:
-    """The health report of a loaded transcoder; checks backends when the settings ask."""
+def report(runtime: Runtime, state: State, request: HttpRequest) -> Reply:
+    """The health report of a loaded state; checks backends when the settings ask."""
     _check_method(request)
-    registry, status = transcoder.registry, runtime.status()
+    registry, status = state.registry, runtime.status()
     descriptors: dict[str, Any] = {
         "loaded": True,
         "version": registry.version,
         "files": len(registry.files),
         "services": list(registry.services),
         "methods": len(registry.methods),
-        "routes": len(transcoder.routes.routes),
+        "routes": len(state.routes.routes),
         "swaps": status.swaps,
     }
     if status.error:  # a changed set that was rejected: the previous one still serves
         descriptors["rejectedChange"] = status.error
     body: dict[str, Any] = {"status": SERVING, "descriptors": descriptors}
-    if transcoder.settings.health_check_backends:
-        backends = check_backends(runtime, transcoder, timeout=_timeout(request))
+    if state.serving.health_check_backends:
+        backends = check_backends(runtime, state, timeout=_timeout(request))
         body["backends"] = [backend.fields() for backend in backends]
         if any(backend.status != SERVING for backend in backends):
             body["status"] = NOT_SERVING
@@ -94,30 +96,28 @@ def not_ready_report(request: HttpRequest, reason: str) -> Reply:
     return _reply({"status": NOT_SERVING, "descriptors": {"loaded": False, "reason": reason}})
 
 
-def settings_while_not_ready(environ: Mapping[str, str] | None = None) -> Settings:
-    """The settings to use while the runtime has none: the environment's, or the defaults.
+def serving_while_not_ready(environ: Mapping[str, str] | None = None) -> ServingOptions:
+    """The serving options while the runtime has none: the environment's, or the defaults.
 
     The runtime does not keep the settings of a failed load; Lambda reads them from the same
     environment, so the health path still answers with the reason while descriptors fail.
     """
     try:
-        return settings_module.load(environ)
+        return ServingOptions.from_settings(settings_module.load(environ))
     except ConfigurationError:
-        return Settings()
+        return ServingOptions.from_settings(Settings())
 
 
-def check_backends(
-    runtime: Runtime, transcoder: Transcoder, *, timeout: float
-) -> list[BackendHealth]:
+def check_backends(runtime: Runtime, state: State, *, timeout: float) -> list[BackendHealth]:
     """Check every service of the descriptors at its backend, all at once, within `timeout`."""
     request_class, _ = health_messages()
     pending: list[tuple[str, Target | None, Any]] = []  # service, target, grpc.Future or None
-    for service in transcoder.registry.services:
-        target = transcoder.backends.resolve(service)
+    for service in state.registry.services:
+        target = state.calls.backends.resolve(service)
         if target is None:
             pending.append((service, None, None))
             continue
-        connection = runtime.channels.get(target, transcoder.calls.channels)
+        connection = runtime.channels.get(target, state.calls.channels)
         call = connection.multicallable(CHECK_PATH, client_streaming=False, server_streaming=False)
         data = request_class(service=service).SerializeToString()
         pending.append((service, target, call.future(data, timeout=timeout)))

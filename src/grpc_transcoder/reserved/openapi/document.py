@@ -38,7 +38,7 @@ from grpc_transcoder.routing.templates import PathTemplate
 from grpc_transcoder.settings import ErrorFormat, Settings, UnknownFields
 
 if TYPE_CHECKING:
-    from grpc_transcoder.loading.runtime import Transcoder
+    from grpc_transcoder.loading.state import State
 
 logger = logging.getLogger(__name__)
 
@@ -251,36 +251,26 @@ def _where(route: Route) -> tuple[str, str]:
     return route.http_method, route.template.text
 
 
-def is_openapi_request(request: HttpRequest, openapi_path: str) -> bool:
-    """Whether `request` asks for the document (off when `openapi_path` is empty)."""
-    return bool(openapi_path) and request.path.rstrip("/") == openapi_path.rstrip("/")
+def served(state: State, request: HttpRequest) -> Reply:
+    """The document of the serving State, built on its first request and kept with it (a
+    descriptor swap drops it with the State)."""
+    if request.method not in READ_METHODS:
+        raise MethodNotAllowedError(
+            f"{request.method} is not allowed on {request.path}", allow=READ_METHODS
+        )
+    data = state.cache.openapi
+    if data is None:
+        data = state.cache.openapi = orjson.dumps(served_document(state))
+    return Reply(200, data, {"cache-control": "max-age=60"})
 
 
-class DocumentCache:
-    """The served document of the current Transcoder, built on first request."""
-
-    def __init__(self) -> None:
-        self._for: object = None
-        self._data = b""
-
-    def reply(self, transcoder: Transcoder, request: HttpRequest) -> Reply:
-        if request.method not in READ_METHODS:
-            raise MethodNotAllowedError(
-                f"{request.method} is not allowed on {request.path}", allow=READ_METHODS
-            )
-        if self._for is not transcoder:
-            self._data = orjson.dumps(served_document(transcoder))
-            self._for = transcoder
-        return Reply(200, self._data, {"cache-control": "max-age=60"})
-
-
-def served_document(transcoder: Transcoder) -> dict[str, Any]:
-    """The document of a running transcoder, with comments read again from its sources."""
-    settings = transcoder.settings
+def served_document(state: State) -> dict[str, Any]:
+    """The document of a serving State, with comments read again from its sources."""
+    settings = state.settings
     return document(
-        transcoder.routes.routes,
+        state.routes.routes,
         comments=source_comments(settings.descriptors),
-        options=options_for(settings, version=transcoder.registry.version),
+        options=options_for(settings, version=state.registry.version),
     )
 
 
@@ -295,6 +285,3 @@ def source_comments(locations: Iterable[str]) -> dict[str, str]:
         logger.warning("OpenAPI document without descriptions: %s", exc)
         return {}
     return openapi_comments.comments(blob.data for blob in blobs)
-
-
-DOCUMENTS = DocumentCache()

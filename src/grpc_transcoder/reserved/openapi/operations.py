@@ -14,12 +14,12 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from grpc_transcoder.exchange import HTTP_BODY
 from grpc_transcoder.reserved.openapi.schemas import Schema, Schemas, is_well_known
 from grpc_transcoder.routing.table import Route
 from grpc_transcoder.routing.templates import DEEP_WILDCARD, WILDCARD, PathTemplate, Variable
 
 ERROR_RESPONSE = {"$ref": "#/components/responses/Error"}
-HTTP_BODY = "google.api.HttpBody"
 JSON = "application/json"
 # Well-known types whose query form is their JSON text.
 JSON_TEXT_IN_QUERY = (
