@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from grpc_transcoder.loading import registry as descriptors
-from grpc_transcoder.loading import sources as descriptor_source
+from grpc_transcoder.loading.blob import Blob
 from grpc_transcoder.routing import table as routing
 from grpc_transcoder.routing.templates import DEEP_WILDCARD, WILDCARD, PathTemplate
 
@@ -35,7 +35,7 @@ def table_for(methods: int) -> routing.RouteTable:
     from grpc_transcoder_tools import synthetic_set
 
     data = synthetic_set.generate(methods=methods, message_types=max(30, methods * 2))
-    registry = descriptors.build([descriptor_source.Blob("synthetic", data)])
+    registry = descriptors.build([Blob("synthetic", data)])
     routes, _ = routing.routes_for(registry)
     return routing.RouteTable(routes)
 

@@ -8,7 +8,8 @@ import pytest
 
 from grpc_transcoder.errors import DescriptorError
 from grpc_transcoder.loading import sources as descriptor_source
-from grpc_transcoder.loading.sources import Blob, Snapshot, Source
+from grpc_transcoder.loading.blob import Blob
+from grpc_transcoder.loading.sources import Snapshot, Source
 
 
 def problems(excinfo: pytest.ExceptionInfo[DescriptorError]) -> tuple[str, ...]:

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from grpc_transcoder.errors import DescriptorError
 from grpc_transcoder.loading import registry as descriptors
+from grpc_transcoder.loading.blob import Blob
 from grpc_transcoder.loading.registry import HttpRule, RuleOrigin
-from grpc_transcoder.loading.sources import Blob
 from tests.conftest import LIBRARY_SET, ROOT
 
 Field = descriptor_pb2.FieldDescriptorProto

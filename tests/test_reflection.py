@@ -15,8 +15,8 @@ from grpc_transcoder_tools import example_backend, reflection
 from grpc_transcoder_tools.reflection import ReflectionError
 
 from grpc_transcoder.loading import registry as descriptors
+from grpc_transcoder.loading.blob import Blob
 from grpc_transcoder.loading.registry import Registry
-from grpc_transcoder.loading.sources import Blob
 
 TIMEOUT = 5.0
 LIBRARY_SERVICES = [example_backend.LIBRARY, example_backend.DEBUG]

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from grpc_transcoder.errors import MethodNotAllowedError, RequestError, RouteNotFoundError
 from grpc_transcoder.loading import registry as descriptors
+from grpc_transcoder.loading.blob import Blob
 from grpc_transcoder.loading.registry import MethodInfo, Registry, RuleOrigin
-from grpc_transcoder.loading.sources import Blob
 from grpc_transcoder.routing import table as routing
 from grpc_transcoder.routing import templates as path_template
 from grpc_transcoder.routing.table import Match, Route, RouteProblem, RouteTable

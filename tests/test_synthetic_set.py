@@ -10,8 +10,8 @@ from google.protobuf import descriptor_pb2
 from grpc_transcoder_tools import synthetic_set
 
 from grpc_transcoder.loading import registry as descriptors
+from grpc_transcoder.loading.blob import Blob
 from grpc_transcoder.loading.registry import Registry, RuleOrigin
-from grpc_transcoder.loading.sources import Blob
 from grpc_transcoder.routing import table as routing
 
 

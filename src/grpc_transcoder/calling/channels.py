@@ -34,6 +34,9 @@ MAX_CACHED_METHODS = 1024
 MIN_CONNECT_TIMEOUT_MS = 100
 
 
+_DEFAULTS = Settings()  # every default is its TRANSCODER_* setting's
+
+
 @dataclass(frozen=True, slots=True)
 class ChannelOptions:
     """How channels are opened. Compared by value: equal options reuse the open channels.
@@ -46,10 +49,10 @@ class ChannelOptions:
     frame) before its calls fail UNAVAILABLE; gRPC's own default is 20 s.
     """
 
-    idle_seconds: float = 30.0
-    keepalive_time_ms: int = 10_000
-    keepalive_timeout_ms: int = 3_000
-    connect_timeout_ms: int = 2_000
+    idle_seconds: float = _DEFAULTS.channel_idle_seconds
+    keepalive_time_ms: int = _DEFAULTS.keepalive_time_ms
+    keepalive_timeout_ms: int = _DEFAULTS.keepalive_timeout_ms
+    connect_timeout_ms: int = _DEFAULTS.connect_timeout_ms
     max_response_bytes: int = MIN_RECEIVE_BYTES
     root_certificates: bytes | None = None
     private_key: bytes | None = None

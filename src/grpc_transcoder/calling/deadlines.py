@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from grpc_transcoder.calling.backends import ServicePatterns
 from grpc_transcoder.errors import FieldViolation, RequestError, deadline_too_short
+from grpc_transcoder.settings import Settings
 
 TIMEOUT_HEADER = "grpc-timeout"
 
@@ -59,6 +60,10 @@ def parse_grpc_timeout(text: str) -> float:
     return int(found.group(1)) * _UNIT_SECONDS[found.group(2)]
 
 
+_DEFAULTS = Settings()  # every default is its TRANSCODER_* setting's
+_DEFAULT_MAXIMUM = dict(_DEFAULTS.max_deadline)["*"]
+
+
 class DeadlinePolicy:
     """The settings that bound every call; built once at cold start.
 
@@ -69,10 +74,10 @@ class DeadlinePolicy:
 
     def __init__(
         self,
-        maximum: Iterable[tuple[str, float]] = (("*", 30.0),),
+        maximum: Iterable[tuple[str, float]] = _DEFAULTS.max_deadline,
         *,
-        margin_ms: int = 500,
-        minimum_ms: int = 50,
+        margin_ms: int = _DEFAULTS.deadline_margin_ms,
+        minimum_ms: int = _DEFAULTS.min_deadline_ms,
     ) -> None:
         self._maximum = ServicePatterns(maximum, setting="TRANSCODER_MAX_DEADLINE")
         self._margin = margin_ms / 1000
@@ -84,7 +89,8 @@ class DeadlinePolicy:
 
     def deadline(self, service: str, *, header: str | None, remaining_ms: float | None) -> Deadline:
         """The smallest bound; raises RequestError (400) or a 504 TranscoderError."""
-        bounds = [(self._maximum.resolve(service) or 30.0, Bound.SERVICE_MAXIMUM)]
+        maximum = self._maximum.resolve(service) or _DEFAULT_MAXIMUM
+        bounds = [(maximum, Bound.SERVICE_MAXIMUM)]
         if header is not None:
             bounds.append((parse_grpc_timeout(header), Bound.HEADER))
         if remaining_ms is not None:

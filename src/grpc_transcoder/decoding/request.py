@@ -39,17 +39,24 @@ _JSON_KINDS = {
 }
 
 
+_DEFAULTS = Settings()
+
+
 @dataclass(frozen=True, slots=True)
 class DecodingOptions:
-    """How requests are decoded; each default is the default of its TRANSCODER_* setting."""
+    """How requests are decoded; each default is the default of its TRANSCODER_* setting
+    (written once, in `settings`)."""
 
-    max_request_bytes: int = 4 * 1024 * 1024  # Lambda's payload limit is 6 MB
-    max_parameters: int = 1000  # Django's DATA_UPLOAD_MAX_NUMBER_FIELDS, PHP's max_input_vars
-    max_stream_messages: int = 10_000
-    reject_unknown_query_parameters: bool = True  # grpc-gateway ignores them; we say so
-    ignored_query_parameters: frozenset[str] = frozenset()
-    enum_case_insensitive: bool = False
-    query_plus_as_space: bool = True  # grpc-gateway's; Envoy keeps `+` unless told otherwise
+    max_request_bytes: int = _DEFAULTS.max_request_bytes  # Lambda's payload limit is 6 MB
+    max_parameters: int = _DEFAULTS.max_parameters  # as Django's DATA_UPLOAD_MAX_NUMBER_FIELDS
+    max_stream_messages: int = _DEFAULTS.max_stream_messages
+    # grpc-gateway ignores unknown query parameters; rejecting them says so.
+    reject_unknown_query_parameters: bool = (
+        _DEFAULTS.unknown_query_parameters is UnknownFields.REJECT
+    )
+    ignored_query_parameters: frozenset[str] = _DEFAULTS.ignored_query_parameters
+    enum_case_insensitive: bool = _DEFAULTS.enum_case_insensitive
+    query_plus_as_space: bool = _DEFAULTS.query_plus_as_space  # Envoy keeps `+` by default
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DecodingOptions:

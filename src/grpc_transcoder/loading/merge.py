@@ -1,6 +1,6 @@
 """Descriptor merging: parse FileDescriptorSets and add their files to one private pool.
 
-Input: `descriptor_source.Blob`s. Output: a `Merged` pool (dependencies added first, the bundled
+Input: `Blob`s. Output: a `Merged` pool (dependencies added first, the bundled
 standard files filling any gap) and every problem found, collected rather than raised.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError, Message
 
-from grpc_transcoder.loading.sources import Blob
+from grpc_transcoder.loading.blob import Blob
 
 HTTP_RULE_EXTENSION = "google.api.http"
 STANDARD_SET = "standard.binpb"

@@ -1,6 +1,6 @@
 """Descriptors: the registry of every method and its HTTP rules, over one private pool.
 
-Input: `descriptor_source.Blob`s (merged by `descriptor_merge`). Output: a `Registry` (the pool,
+Input: `Blob`s (merged by `loading.merge`). Output: a `Registry` (the pool,
 every method with its google.api.http rules). Problems in any set are raised together.
 """
 
@@ -18,8 +18,8 @@ from google.protobuf.message import Message
 
 from grpc_transcoder.errors import DescriptorError
 from grpc_transcoder.loading import merge as descriptor_merge
+from grpc_transcoder.loading.blob import Blob
 from grpc_transcoder.loading.merge import ServiceProto
-from grpc_transcoder.loading.sources import Blob
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 IDEMPOTENT_LEVELS = (

@@ -1,6 +1,6 @@
 """Descriptor sets on S3: objects, prefixes and pinned versions, read and revalidated by ETag.
 
-Input: `s3://` locations. Output: `descriptor_source.Blob`s, or None when a conditional request
+Input: `s3://` locations. Output: `Blob`s, or None when a conditional request
 finds nothing changed. botocore is imported only when the first S3 location is read.
 """
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from grpc_transcoder.errors import DescriptorError
-from grpc_transcoder.loading.sources import Blob
+from grpc_transcoder.loading.blob import Blob
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -2,7 +2,7 @@
 
 Input: the locations of `TRANSCODER_DESCRIPTORS`. Output: a `Snapshot` (the bytes of every set and
 where they came from, in a deterministic order), and later a revalidated Snapshot or None.
-S3 locations are handled by `descriptor_s3`, imported only when one is configured.
+S3 locations are handled by `loading.s3`, imported only when one is configured.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from grpc_transcoder.errors import DescriptorError
+from grpc_transcoder.loading.blob import Blob
 
 if TYPE_CHECKING:
     from grpc_transcoder.loading.s3 import S3Location
@@ -20,15 +21,6 @@ if TYPE_CHECKING:
 DIRECTORY_SUFFIXES = (".binpb", ".pb", ".desc")
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Blob:
-    """One serialized FileDescriptorSet, the URI it was read from and its S3 ETag (if any)."""
-
-    uri: str
-    data: bytes
-    etag: str = ""
 
 
 @dataclass(frozen=True, slots=True)

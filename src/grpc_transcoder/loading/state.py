@@ -21,8 +21,8 @@ from grpc_transcoder.encoding.unary import ResponseEncoder
 from grpc_transcoder.hooks.table import HookTable
 from grpc_transcoder.json.codec import JsonCodec, JsonOptions
 from grpc_transcoder.loading import registry as descriptors
+from grpc_transcoder.loading.blob import Blob
 from grpc_transcoder.loading.registry import Registry
-from grpc_transcoder.loading.sources import Blob
 from grpc_transcoder.routing.table import RouteTable, routes_for
 from grpc_transcoder.settings import ErrorFormat, Passthrough, Settings, UnknownFields
 
