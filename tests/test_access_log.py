@@ -13,7 +13,7 @@ from grpc_transcoder_tools.local_server import LambdaContext
 from grpc_transcoder.errors import RouteNotFoundError
 from grpc_transcoder.exchange import HttpRequest, Reply
 from grpc_transcoder.observe import access_log
-from grpc_transcoder.observe.access_log import AccessLog, LogFormat, RequestLog, Stage
+from grpc_transcoder.observe.access_log import AccessLog, LogFormat, RequestLog, Phase
 from tests.conftest import Handler, runtime_for
 from tests.event_builder import Source, build
 
@@ -120,7 +120,7 @@ def test_a_failure_names_its_code_and_class() -> None:
 
 
 def test_stage_order() -> None:
-    assert list(Stage) == [Stage.DECODE, Stage.BACKEND, Stage.ENCODE]
+    assert list(Phase) == [Phase.DECODE, Phase.BACKEND, Phase.ENCODE]
 
 
 def test_one_line_per_request_through_the_handler(

@@ -23,33 +23,9 @@ from grpc_transcoder.json.codec import JsonCodec, JsonOptions
 from grpc_transcoder.loading import registry as descriptors
 from grpc_transcoder.loading.blob import Blob
 from grpc_transcoder.loading.registry import Registry
+from grpc_transcoder.loading.serving import ServingOptions
 from grpc_transcoder.routing.table import RouteTable, routes_for
-from grpc_transcoder.settings import ErrorFormat, Passthrough, Settings, UnknownFields
-
-
-@dataclass(frozen=True, slots=True)
-class ServingOptions:
-    """What the request path reads of the settings besides its stages' own options."""
-
-    google_errors: bool  # TRANSCODER_ERROR_FORMAT=google
-    passthrough: Passthrough
-    health_path: str  # without a trailing '/'; "" when off
-    health_check_backends: bool
-    openapi_path: str
-    metrics: bool
-    metrics_namespace: str
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ServingOptions:
-        return cls(
-            google_errors=settings.error_format is ErrorFormat.GOOGLE,
-            passthrough=settings.passthrough,
-            health_path=settings.health_path.rstrip("/"),
-            health_check_backends=settings.health_check_backends,
-            openapi_path=settings.openapi_path.rstrip("/"),
-            metrics=settings.metrics,
-            metrics_namespace=settings.metrics_namespace,
-        )
+from grpc_transcoder.settings import Settings, UnknownFields
 
 
 class PerVersion:

@@ -24,7 +24,8 @@ from grpc_transcoder.errors import Code, TranscoderError, clip, code_name
 
 if TYPE_CHECKING:
     from grpc_transcoder.exchange import HttpRequest, Reply
-    from grpc_transcoder.loading.state import ServingOptions, State
+    from grpc_transcoder.loading.serving import ServingOptions
+    from grpc_transcoder.loading.state import State
     from grpc_transcoder.observe.cold_start import ColdStart
     from grpc_transcoder.routing.table import Route
 
@@ -46,8 +47,8 @@ class LogFormat(enum.Enum):
         return cls.JSON if env.get(LAMBDA_LOG_FORMAT_VARIABLE, "").upper() == "JSON" else cls.TEXT
 
 
-class Stage(enum.IntEnum):
-    """The timed stages of a request, in pipeline order."""
+class Phase(enum.IntEnum):
+    """The timed phases of a request, in pipeline order (hook stages are `hooks.Stage`)."""
 
     DECODE = 0  # routing, then path, query and body into the request message
     BACKEND = 1  # the gRPC call
@@ -149,7 +150,7 @@ class RequestLog:
         self._clock = clock
         self._started = self._lap_started = clock()
         self._durations = [0.0, 0.0, 0.0]
-        self._stage = Stage.DECODE
+        self._stage = Phase.DECODE
         self.request = request
         self.cold_start = cold_start
         self.trace = request.trace
@@ -180,8 +181,8 @@ class RequestLog:
         now = self._clock()
         self._durations[self._stage] += now - self._lap_started
         self._lap_started = now
-        if self._stage < Stage.ENCODE:
-            self._stage = Stage(self._stage + 1)
+        if self._stage < Phase.ENCODE:
+            self._stage = Phase(self._stage + 1)
 
     def failed(self, error: TranscoderError) -> None:
         self.error = error
@@ -201,7 +202,7 @@ class RequestLog:
             grpc_code=Code.OK if error is None else error.grpc_code,
             http_status=reply.status,
             decode_ms=decode,
-            backend_ms=backend if self._stage >= Stage.BACKEND else None,
+            backend_ms=backend if self._stage >= Phase.BACKEND else None,
             encode_ms=encode,
             total_ms=round((now - self._started) * 1000, 3),
             bytes_in=len(self.request.body),

@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from grpc_transcoder.calling.caller import ResponseStream
 from grpc_transcoder.decoding import streams as stream_decoding
@@ -21,12 +22,14 @@ from grpc_transcoder.errors import Code, RequestError, TranscoderError, check_re
 from grpc_transcoder.exchange import HttpRequest, Reply, media_type
 from grpc_transcoder.hooks.table import HookRun
 from grpc_transcoder.loading.registry import MethodInfo
-from grpc_transcoder.loading.state import State
 from grpc_transcoder.observe import access_log
 from grpc_transcoder.passthrough import grpc_web, grpc_web_reply
 from grpc_transcoder.passthrough.grpc_web import WebFormat
 from grpc_transcoder.passthrough.raw_calls import Method, RawCall, RawMethod, messages
 from grpc_transcoder.settings import Passthrough
+
+if TYPE_CHECKING:
+    from grpc_transcoder.loading.state import State
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from grpc_transcoder.calling.backends import Target
 from grpc_transcoder.calling.caller import unavailable_message
 from grpc_transcoder.errors import ConfigurationError, MethodNotAllowedError
 from grpc_transcoder.exchange import HttpRequest, Reply
-from grpc_transcoder.loading.state import ServingOptions
+from grpc_transcoder.loading.serving import ServingOptions
 from grpc_transcoder.settings import Settings
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from google.protobuf.message import DecodeError, Message
 
 from grpc_transcoder.json import scalars as json_scalars
 from grpc_transcoder.json import wellknown as json_wellknown
-from grpc_transcoder.json.encode.source import FieldPlan, compile_encoder
+from grpc_transcoder.json.encode.source import EncodedField, compile_encoder
 from grpc_transcoder.json.problems import show
 from grpc_transcoder.json.scalars import Convert
 from grpc_transcoder.json.wellknown import Encode, TypeUrls
@@ -108,7 +108,7 @@ class Encoders:
             descriptor.full_name, plans, omit_unpopulated=self.style.omit_unpopulated
         )
 
-    def _plan(self, field: FieldDescriptor) -> FieldPlan:
+    def _plan(self, field: FieldDescriptor) -> EncodedField:
         oneof = field.containing_oneof
         entry = field.message_type
         is_map = _is_map(field)
@@ -120,7 +120,7 @@ class Encoders:
             convert = self._map_printer(cast(Descriptor, entry))
         else:  # for a repeated field, the converter of one element
             convert = self._value(field)
-        return FieldPlan(
+        return EncodedField(
             attr=field.name,
             key=field.name if self.style.proto_names else field.json_name,
             convert=convert,

@@ -28,7 +28,7 @@ Encode = Callable[[Any], Any]
 
 
 @dataclass(frozen=True, slots=True)
-class FieldPlan:
+class EncodedField:
     """How one field prints: attribute, key, converter and the shape of its value.
 
     - `convert`: for singular fields and map fields, value -> JSON (a map's converter takes the
@@ -50,7 +50,7 @@ class FieldPlan:
 
 
 def compile_encoder(
-    type_name: str, fields: Sequence[FieldPlan], *, omit_unpopulated: bool
+    type_name: str, fields: Sequence[EncodedField], *, omit_unpopulated: bool
 ) -> Encode:
     """The compiled encoder of one message type; `type_name` names it in tracebacks."""
     source = _Source(omit_unpopulated)
@@ -63,10 +63,10 @@ def compile_encoder(
     return encode
 
 
-def _groups(fields: Sequence[FieldPlan]) -> list[list[FieldPlan]]:
+def _groups(fields: Sequence[EncodedField]) -> list[list[EncodedField]]:
     """Fields in declaration order, the members of each oneof together at the first one."""
-    groups: list[list[FieldPlan]] = []
-    oneofs: dict[str, list[FieldPlan]] = {}
+    groups: list[list[EncodedField]] = []
+    oneofs: dict[str, list[EncodedField]] = {}
     for field in fields:
         if field.oneof is None:
             groups.append([field])
@@ -101,7 +101,7 @@ class _Source:
         lines.append("    return js")
         return "\n".join(lines) + "\n"
 
-    def add(self, group: list[FieldPlan]) -> None:
+    def add(self, group: list[EncodedField]) -> None:
         first = group[0]
         if first.oneof is not None and len(group) > 1:
             self._oneof(first.oneof, group)
@@ -117,17 +117,17 @@ class _Source:
             self.statements.append(f"    if {test}:")
             self.statements.append(f"        {self._store(first, 'v', populated=True)}")
 
-    def _oneof(self, name: str, members: list[FieldPlan]) -> None:
+    def _oneof(self, name: str, members: list[EncodedField]) -> None:
         self.statements.append(f"    w = m.WhichOneof({name!r})")
         for index, member in enumerate(members):
             branch = "if" if index == 0 else "elif"
             self.statements.append(f"    {branch} w == {member.attr!r}:")
             self.statements.append(f"        {self._store(member, _read(member))}")
 
-    def _store(self, field: FieldPlan, value: str, *, populated: bool = False) -> str:
+    def _store(self, field: EncodedField, value: str, *, populated: bool = False) -> str:
         return f"js[{field.key!r}] = {self._value(field, value, populated=populated)}"
 
-    def _value(self, field: FieldPlan, value: str, *, populated: bool = False) -> str:
+    def _value(self, field: EncodedField, value: str, *, populated: bool = False) -> str:
         """The expression printing `value`, the field's value (or container)."""
         if field.repeated:
             return self._container(field, value, populated=populated)
@@ -143,7 +143,7 @@ class _Source:
             return f"_base64({value}, newline=False).decode('ascii')"
         return f"{self._global(convert)}({value})"
 
-    def _container(self, field: FieldPlan, value: str, *, populated: bool) -> str:
+    def _container(self, field: EncodedField, value: str, *, populated: bool) -> str:
         """A map or list field. An empty container is common, and calling a converter is not
         free: unless the caller knows it is `populated`, it is converted only when not empty."""
         convert = field.convert
@@ -164,7 +164,7 @@ class _Source:
         return name
 
 
-def _read(field: FieldPlan) -> str:
+def _read(field: EncodedField) -> str:
     attr = field.attr
     if attr.isidentifier() and attr.isascii() and not keyword.iskeyword(attr):
         read = f"m.{attr}"
