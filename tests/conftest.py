@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from google.protobuf.descriptor import Descriptor
 from grpc_transcoder_tools import example_backend
 from grpc_transcoder_tools.local_server import LambdaContext
 
 from grpc_transcoder import settings
+from grpc_transcoder.json.codec import JsonCodec, JsonOptions
 from grpc_transcoder.lambda_handler import make_handler
 from grpc_transcoder.loading.registry import Registry
 from grpc_transcoder.loading.runtime import Runtime
@@ -38,6 +40,18 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 @pytest.fixture(scope="session")
 def registry() -> Registry:
     return example_backend.load_registry(LIBRARY_SET)
+
+
+@pytest.fixture(scope="session")
+def kinds(registry: Registry) -> Descriptor:
+    """library.v1.Kinds: one field of every kind."""
+    return registry.pool.FindMessageTypeByName("library.v1.Kinds")
+
+
+@pytest.fixture(scope="session")
+def codec(registry: Registry) -> JsonCodec:
+    """The JSON codec of the example descriptors, with the default options."""
+    return JsonCodec(registry.pool, JsonOptions())
 
 
 @pytest.fixture(scope="session")

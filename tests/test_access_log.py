@@ -13,7 +13,7 @@ from grpc_transcoder_tools.local_server import LambdaContext
 from grpc_transcoder.errors import RouteNotFoundError
 from grpc_transcoder.exchange import HttpRequest, Reply
 from grpc_transcoder.observe import access_log
-from grpc_transcoder.observe.access_log import AccessLog, LogFormat, RequestLog, Phase
+from grpc_transcoder.observe.access_log import AccessLog, LogFormat, Phase, RequestLog
 from tests.conftest import Handler, runtime_for
 from tests.event_builder import Source, build
 

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from grpc_transcoder_tools import cli, descriptor_build
+from grpc_transcoder_tools import cli
 
 from tests.conftest import LIBRARY_SET
+from tests.support import compile_set
 
 BAD_PROTO = """
 syntax = "proto3";
@@ -33,12 +34,7 @@ def _no_route_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def bad_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("bad")
-    proto = directory / "bad.proto"
-    proto.write_text(BAD_PROTO)
-    output = directory / "bad.binpb"
-    output.write_bytes(descriptor_build.build([str(proto)], include=[str(directory)]))
-    return output
+    return compile_set(tmp_path_factory.mktemp("bad"), BAD_PROTO, "bad")
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -12,7 +12,8 @@ from grpc_transcoder_tools.local_server import LambdaContext
 from grpc_transcoder.errors import BAD_REQUEST_TYPE
 from grpc_transcoder.settings import UnknownFields
 from tests.conftest import Handler
-from tests.event_builder import Source, build, response_header, response_json
+from tests.event_builder import Source, build
+from tests.support import answer
 
 ALL_SOURCES = [pytest.param(source, id=source.value) for source in Source]
 # ALB without multi-value headers passes one value per key (the last): AWS drops the others.
@@ -24,9 +25,7 @@ JSON = ("content-type", "application/json")
 
 
 def call(handler: Handler, context: LambdaContext, event: dict[str, Any]) -> tuple[int, Any]:
-    response = handler(event, context)
-    assert response_header(response, "content-type") == "application/json"
-    return response["statusCode"], response_json(response)
+    return answer(handler, event, context)
 
 
 @pytest.mark.parametrize("source", MULTI_VALUE_SOURCES)

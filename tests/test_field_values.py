@@ -23,16 +23,6 @@ UINT64 = (0, 2**64 - 1)
 INT64 = (-(2**63), 2**63 - 1)
 
 
-@pytest.fixture(scope="module")
-def kinds(registry: Registry) -> Descriptor:
-    return registry.pool.FindMessageTypeByName("library.v1.Kinds")
-
-
-@pytest.fixture(scope="module")
-def codec(registry: Registry) -> JsonCodec:
-    return JsonCodec(registry.pool, JsonOptions())
-
-
 def convert_for(kinds: Descriptor, codec: JsonCodec, name: str, **options: Any) -> Converter:
     convert = field_plans.converter(kinds.fields_by_name[name], json=codec, **options)
     assert convert is not None

@@ -27,6 +27,7 @@ from tests import generic_backend, grpc_web_client
 from tests.conftest import Handler
 from tests.event_builder import Source, build, response_body, response_header
 from tests.grpc_web_client import GRPC_WEB, GRPC_WEB_TEXT, WebAnswer
+from tests.support import parsed, serialized
 
 LIBRARY = "/library.v1.LibraryService"
 DEBUG = "/library.v1.DebugService"
@@ -213,19 +214,6 @@ def call(
     answer = grpc_web_client.read(response_body(response), text=text)
     assert answer.frames_after_trailer == 0
     return response, answer
-
-
-def serialized(registry: Registry, type_name: str, /, **fields: Any) -> bytes:
-    value: Any = registry.new_message(f"library.v1.{type_name}")
-    for key, item in fields.items():
-        setattr(value, key, item)
-    return bytes(value.SerializeToString())
-
-
-def parsed(registry: Registry, type_name: str, data: bytes) -> Any:
-    value: Any = registry.new_message(f"library.v1.{type_name}")
-    value.ParseFromString(data)
-    return value
 
 
 @pytest.mark.parametrize("text", [pytest.param(False, id="binary"), pytest.param(True, id="text")])

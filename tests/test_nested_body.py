@@ -16,12 +16,11 @@ from typing import Any
 
 import grpc
 import pytest
-from grpc_transcoder_tools import descriptor_build
-from grpc_transcoder_tools.local_server import LambdaContext
 
 from grpc_transcoder.lambda_handler import make_handler
 from tests.conftest import Handler, runtime_for
-from tests.event_builder import Source, build, response_json
+from tests.event_builder import Source, build
+from tests.support import answer, compile_set
 
 NOTES_PROTO = """
 syntax = "proto3";
@@ -55,12 +54,7 @@ EVERY_SOURCE = [pytest.param(source, id=source.value) for source in Source]
 
 @pytest.fixture(scope="module")
 def notes_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("notes")
-    proto = directory / "notes.proto"
-    proto.write_text(NOTES_PROTO)
-    output = directory / "notes.binpb"
-    output.write_bytes(descriptor_build.build([str(proto)], include=[str(directory)]))
-    return output
+    return compile_set(tmp_path_factory.mktemp("notes"), NOTES_PROTO, "notes")
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +89,7 @@ def notes(notes_set: Path, echo_backend: str) -> Callable[..., Handler]:
 def _call(
     handler: Handler, source: Source, method: str, path: str, **kwargs: Any
 ) -> tuple[int, Any]:
-    response = handler(build(source, method, path, **kwargs), LambdaContext(timeout_ms=10_000))
-    return response["statusCode"], response_json(response)
+    return answer(handler, build(source, method, path, **kwargs))
 
 
 @pytest.mark.parametrize("source", EVERY_SOURCE)

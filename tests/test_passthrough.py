@@ -21,6 +21,7 @@ from grpc_transcoder.settings import Passthrough
 from tests import generic_backend
 from tests.conftest import Handler
 from tests.event_builder import Source, build, response_body, response_header, response_json
+from tests.support import parsed, serialized
 
 PROTOBUF = "application/x-protobuf"
 LIBRARY = "/library.v1.LibraryService"
@@ -69,19 +70,6 @@ def post(
     return handler(event, context)
 
 
-def message(registry: Registry, type_name: str, /, **fields: Any) -> bytes:
-    value: Any = registry.new_message(f"library.v1.{type_name}")
-    for key, item in fields.items():
-        setattr(value, key, item)
-    return bytes(value.SerializeToString())
-
-
-def parse(registry: Registry, type_name: str, data: bytes) -> Any:
-    value: Any = registry.new_message(f"library.v1.{type_name}")
-    value.ParseFromString(data)
-    return value
-
-
 # -- services in the descriptors -------------------------------------------------------------
 
 
@@ -96,30 +84,30 @@ def parse(registry: Registry, type_name: str, data: bytes) -> Any:
 def test_a_known_method_answers_its_serialized_response_in_the_same_type(
     make: MakeHandler, registry: Registry, context: LambdaContext, content_type: str
 ) -> None:
-    body = message(registry, "GetShelfRequest", name="shelves/fiction")
+    body = serialized(registry, "GetShelfRequest", name="shelves/fiction")
     response = post(make(), context, f"{LIBRARY}/GetShelf", body, content_type=content_type)
     assert response["statusCode"] == 200, response_body(response)
     assert response_header(response, "content-type") == content_type.partition(";")[0]
-    assert parse(registry, "Shelf", response_body(response)).theme == "Fiction"
+    assert parsed(registry, "Shelf", response_body(response)).theme == "Fiction"
 
 
 @pytest.mark.parametrize("source", EVERY_SOURCE)
 def test_binary_bodies_cross_every_event_source_base64_encoded(
     make: MakeHandler, registry: Registry, context: LambdaContext, source: Source
 ) -> None:
-    body = message(registry, "GetBookRequest", name="shelves/fiction/books/dune")
+    body = serialized(registry, "GetBookRequest", name="shelves/fiction/books/dune")
     assert b"\x0a" in body  # not text: the request really is binary
     response = post(make(), context, f"{LIBRARY}/GetBook", body, source=source)
     assert response["statusCode"] == 200, response_body(response)
     assert response["isBase64Encoded"] is True
-    book = parse(registry, "Book", response_body(response))
+    book = parsed(registry, "Book", response_body(response))
     assert (book.title, book.isbn) == ("Dune", 9780441172719)
 
 
 def test_a_backend_error_answers_the_json_error_body_with_the_mapped_status(
     make: MakeHandler, registry: Registry, context: LambdaContext
 ) -> None:
-    body = message(registry, "GetShelfRequest", name="shelves/none")
+    body = serialized(registry, "GetShelfRequest", name="shelves/none")
     response = post(make(), context, f"{LIBRARY}/GetShelf", body)
     assert response["statusCode"] == 404
     assert response_header(response, "content-type") == "application/json"
@@ -164,7 +152,7 @@ def test_request_metadata_is_the_metadata_of_json_calls(
     assert response["statusCode"] == 200, response_body(response)
     received = {
         e.key: e.value
-        for e in parse(registry, "EchoMetadataResponse", response_body(response)).received
+        for e in parsed(registry, "EchoMetadataResponse", response_body(response)).received
     }
     assert received["authorization"] == "Bearer t"
     assert received["x-client"] == "c1"
@@ -195,7 +183,7 @@ def test_grpc_timeout_bounds_the_call(
 def test_a_server_streaming_method_needs_grpc_web(
     make: MakeHandler, registry: Registry, context: LambdaContext
 ) -> None:
-    body = message(registry, "ListBooksRequest", parent="shelves/fiction")
+    body = serialized(registry, "ListBooksRequest", parent="shelves/fiction")
     response = post(make(), context, f"{LIBRARY}/StreamBooks", body)
     assert response["statusCode"] == 415
     assert "application/grpc-web+proto" in response_json(response)["message"]
@@ -210,7 +198,7 @@ def test_a_body_over_the_limit_answers_413(make: MakeHandler, context: LambdaCon
 def test_a_response_over_the_limit_answers_502(
     make: MakeHandler, registry: Registry, context: LambdaContext
 ) -> None:
-    body = message(registry, "GetBookRequest", name="shelves/fiction/books/dune")
+    body = serialized(registry, "GetBookRequest", name="shelves/fiction/books/dune")
     response = post(make(max_response_bytes=100), context, f"{LIBRARY}/GetBook", body)
     assert response["statusCode"] == 502
     assert response_json(response)["code"] == 8
@@ -219,7 +207,7 @@ def test_a_response_over_the_limit_answers_502(
 def test_a_base_path_is_removed_first(
     make: MakeHandler, registry: Registry, context: LambdaContext
 ) -> None:
-    body = message(registry, "GetShelfRequest", name="shelves/science")
+    body = serialized(registry, "GetShelfRequest", name="shelves/science")
     response = post(make(base_path="/api"), context, f"/api{LIBRARY}/GetShelf", body)
     assert response["statusCode"] == 200, response_body(response)
     outside = post(make(base_path="/api"), context, f"{LIBRARY}/GetShelf", body)
@@ -405,15 +393,15 @@ def test_request_hooks_cannot_be_bypassed_with_a_binary_body(
         authorizer={"jwt": {"claims": {"sub": "ann"}}},
     )
     assert created["statusCode"] == 201, response_body(created)
-    assert parse(registry, "Shelf", response_body(created)).labels["owner"] == "ann"
+    assert parsed(registry, "Shelf", response_body(created)).labels["owner"] == "ann"
 
 
 def test_response_hooks_see_pass_through_responses(
     make: MakeHandler, registry: Registry, context: LambdaContext
 ) -> None:
-    body = message(registry, "GetBookRequest", name="shelves/fiction/books/dune")
+    body = serialized(registry, "GetBookRequest", name="shelves/fiction/books/dune")
     response = post(make(hooks="tests.hooks.library_rules"), context, f"{LIBRARY}/GetBook", body)
-    book = parse(registry, "Book", response_body(response))
+    book = parsed(registry, "Book", response_body(response))
     assert (book.title, book.copies_sold) == ("Dune", 0)
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from grpc_transcoder_tools import descriptor_build
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,6 +22,7 @@ from grpc_transcoder.routing import table as routing
 from grpc_transcoder.routing import templates as path_template
 from grpc_transcoder.routing.table import Match, Route, RouteProblem, RouteTable
 from grpc_transcoder.settings import UrlUnescape
+from tests.support import compile_set
 
 # -- matching, on routes built straight from templates --------------------------------------
 
@@ -737,10 +737,8 @@ def rules_registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
         f"  rpc {name}(Req) returns (Resp) {{ option (google.api.http) = {{ {body} }}; }}"
         for name, (body, _) in RULE_CASES.items()
     )
-    proto = directory / "rules.proto"
-    proto.write_text(RULES_PROTO % methods)
-    data = descriptor_build.build([str(proto)], include=[str(directory)])
-    return descriptors.build([Blob(str(proto), data)])
+    output = compile_set(directory, RULES_PROTO % methods, "rules")
+    return descriptors.build([Blob(str(output), output.read_bytes())])
 
 
 @pytest.fixture(scope="module")

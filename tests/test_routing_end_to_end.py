@@ -16,6 +16,7 @@ from grpc_transcoder_tools.local_server import LambdaContext
 
 from tests.conftest import Handler
 from tests.event_builder import Source, build, response_body, response_header, response_json
+from tests.support import answer
 
 SOURCES = (Source.REST_API, Source.HTTP_API, Source.FUNCTION_URL)
 _ids = itertools.count()
@@ -37,10 +38,7 @@ def call(
     content_type: str = "application/json",
 ) -> tuple[int, Any]:
     headers = [("content-type", content_type)] if body is not None else []
-    event = build(source, method, path, query=query, headers=headers, body=body)
-    response = handler(event, LambdaContext(timeout_ms=10_000))
-    payload = response_json(response) if response.get("body") else None
-    return response["statusCode"], payload
+    return answer(handler, build(source, method, path, query=query, headers=headers, body=body))
 
 
 READ_CASES = [

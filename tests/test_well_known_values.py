@@ -17,16 +17,6 @@ from grpc_transcoder.json.codec import JsonCodec, JsonOptions
 from grpc_transcoder.loading.registry import Registry
 
 
-@pytest.fixture(scope="module")
-def kinds(registry: Registry) -> Descriptor:
-    return registry.pool.FindMessageTypeByName("library.v1.Kinds")
-
-
-@pytest.fixture(scope="module")
-def codec(registry: Registry) -> JsonCodec:
-    return JsonCodec(registry.pool, JsonOptions())
-
-
 def convert_for(kinds: Descriptor, codec: JsonCodec, name: str) -> Converter:
     convert = field_plans.converter(kinds.fields_by_name[name], json=codec)
     assert convert is not None
