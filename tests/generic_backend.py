@@ -48,6 +48,8 @@ def _get(request: bytes, context: grpc.ServicerContext) -> bytes:
 
 
 def _watch(request: bytes, context: grpc.ServicerContext) -> Iterator[bytes]:
+    context.send_initial_metadata(INITIAL)
+    context.set_trailing_metadata(TRAILING)
     for index in range(3):
         yield b"%d:" % index + request
 

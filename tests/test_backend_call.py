@@ -24,6 +24,7 @@ from grpc_transcoder.calling.status_details import StatusDecoder
 from grpc_transcoder.errors import BackendError, ConfigurationError
 from grpc_transcoder.json.codec import JsonCodec, JsonOptions
 from grpc_transcoder.loading.registry import Registry
+from grpc_transcoder.passthrough.raw_calls import RawMethod
 from grpc_transcoder.routing.table import Route
 from tests.conftest import Handler
 from tests.event_builder import Source, build, response_json
@@ -190,16 +191,16 @@ def test_a_server_stream_is_retried_before_its_first_message(
     assert _attempts(caplog) == 3
 
 
-def test_a_server_stream_keeps_its_metadata(
-    registry: Registry, backend: example_backend.RunningBackend
-) -> None:
-    request: Any = registry.new_message("library.v1.StreamRequest")
-    request.count = 2
-    spec = spec_for(registry, "/library.v1.DebugService/Stream", backend.target)
-    stream = caller_for(registry).stream(spec, [request.SerializeToString()])
-    assert len(list(stream)) == 2
-    assert stream.initial_metadata == ()
-    assert isinstance(stream.trailing_metadata, tuple)
+def test_a_server_stream_keeps_its_metadata(registry: Registry, stock: Any) -> None:
+    from tests import generic_backend
+
+    deadline = DeadlinePolicy().deadline("s", header=None, remaining_ms=None)
+    watch = RawMethod(generic_backend.SERVICE, "Watch")
+    spec = CallSpec(parse_target(stock.target), watch, deadline)
+    stream = caller_for(registry).stream(spec, [b"a"])
+    assert list(stream) == [b"0:a", b"1:a", b"2:a"]
+    assert stream.initial_metadata == generic_backend.INITIAL
+    assert stream.trailing_metadata == generic_backend.TRAILING
 
 
 def test_an_rpc_error_that_is_not_a_call_is_unknown(registry: Registry) -> None:

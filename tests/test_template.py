@@ -114,13 +114,22 @@ MAPPED = [
 ]
 
 
+# Example values of the parameters that have no default (the README's deployment commands).
+REQUIRED_EXAMPLES = {"Backends": "grpcs://library.internal:443"}
+
+
 @pytest.mark.parametrize(("variable", "mapped"), MAPPED)
 def test_parameter_defaults_and_allowed_values_are_valid_settings(
     variable: str, mapped: tuple[str, bool]
 ) -> None:
     name, omitted_when_empty = mapped
     spec = parameter(name)
-    values = [spec["Default"], *spec.get("AllowedValues", [])] if "Default" in spec else []
+    values = [*([spec["Default"]] if "Default" in spec else []), *spec.get("AllowedValues", [])]
+    if not values:
+        # Without a default or allowed values, the deployer must give one: the parameter must
+        # say so (MinLength), and the README's example value must be a valid setting.
+        assert spec.get("MinLength", 0) >= 1, f"{name} has no default, no choices and may be empty"
+        values = [REQUIRED_EXAMPLES[name]]
     for value in values:
         if omitted_when_empty and str(value) == "":
             continue  # the template leaves the variable out: the setting keeps its default
