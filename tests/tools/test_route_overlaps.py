@@ -15,7 +15,7 @@ from grpc_transcoder.routing import table as routing
 from grpc_transcoder.routing.templates import parse
 from grpc_transcoder.routing.trie import shape
 from tests.conftest import LIBRARY_SET
-from tests.test_routing import table_of
+from tests.routing.test_routing import table_of
 
 
 @pytest.fixture(scope="module")

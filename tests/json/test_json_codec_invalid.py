@@ -25,7 +25,7 @@ from grpc_transcoder.errors import RequestError
 from grpc_transcoder.json import documents as json_documents
 from grpc_transcoder.json.codec import JsonCodec, JsonOptions
 from tests import json_strategies
-from tests.test_json_codec_differential import REGISTRY
+from tests.json.test_json_codec_differential import REGISTRY
 
 EXAMPLES = settings(
     max_examples=400,

@@ -14,7 +14,7 @@ import pytest
 from grpc_transcoder.observe import access_log, cold_start
 from grpc_transcoder.observe.access_log import AccessLog, LogFormat
 from tests.conftest import LIBRARY_SET, ROOT, runtime_for
-from tests.test_access_log import FakeClock
+from tests.observe.test_access_log import FakeClock
 
 
 def cold_start_lines(**environ: str) -> list[dict[str, Any]]:
