@@ -1,6 +1,6 @@
 """Exchange: the HTTP request and reply as plain values, independent of any Lambda event shape.
 
-The edge (`lambda_events`) builds an `HttpRequest` from each Lambda event; the pipeline answers
+The edge (`edge.events`) builds an `HttpRequest` from each Lambda event; the pipeline answers
 with a `Reply`. Nothing below the edge reads the event or the Lambda context, so everything
 between them is tested with plain values.
 """

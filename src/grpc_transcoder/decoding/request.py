@@ -26,7 +26,7 @@ from grpc_transcoder.errors import (
     check_request_size,
 )
 from grpc_transcoder.exchange import HttpRequest
-from grpc_transcoder.json import documents as json_documents
+from grpc_transcoder.json import documents
 from grpc_transcoder.routing.table import Match
 from grpc_transcoder.settings import Settings, UnknownFields
 
@@ -223,11 +223,11 @@ def _parse_json(body: bytes, violations: Violations) -> Any:
         )
         return None
     try:
-        value = json_documents.loads(body)
+        value = documents.loads(body)
     except orjson.JSONDecodeError as exc:
         violations.append(FieldViolation("", f"the body is not valid JSON: {exc}"))
         return None
-    except json_documents.DuplicateKeyError as exc:
+    except documents.DuplicateKeyError as exc:
         violations.append(FieldViolation("", f"the body is not valid: {exc}"))
         return None
     if value is None:

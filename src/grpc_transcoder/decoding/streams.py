@@ -20,7 +20,7 @@ from grpc_transcoder.decoding.field_values import JsonDecoder
 from grpc_transcoder.decoding.request import RequestDecoder, as_sent
 from grpc_transcoder.errors import FieldViolation, RequestError, check_request_size
 from grpc_transcoder.exchange import HttpRequest, media_type
-from grpc_transcoder.json import documents as json_documents
+from grpc_transcoder.json import documents
 from grpc_transcoder.loading.registry import Registry
 from grpc_transcoder.routing.table import Match
 
@@ -69,8 +69,8 @@ def _ndjson(body: bytes) -> Iterator[Any]:
 
 def _loads(data: bytes, what: str) -> Any:
     try:
-        return json_documents.loads(data)
-    except (orjson.JSONDecodeError, json_documents.DuplicateKeyError) as exc:
+        return documents.loads(data)
+    except (orjson.JSONDecodeError, documents.DuplicateKeyError) as exc:
         raise RequestError(
             f"{what} is not valid JSON: {exc}", violations=[FieldViolation("", str(exc))]
         ) from None

@@ -1,7 +1,7 @@
 """The Lambda adapter: every event through the pipeline, every reply in its source's shape.
 
 Input: a Lambda event and its context. Output: the response in the shape the event source
-expects. `lambda_events` reads the event into an `HttpRequest`; the pipeline answers it; Mangum's
+expects. `edge.events` reads the event into an `HttpRequest`; the pipeline answers it; Mangum's
 event handlers shape the answer (text or base64 by content type, multi-value headers, cookies).
 No ASGI app sits in between: the pipeline answers every path, of any bytes, itself.
 

@@ -1,7 +1,7 @@
 """Hooks: user code that inspects, changes or rejects messages on their way through.
 
 Input: the module named by TRANSCODER_HOOKS, imported once at cold start; it holds
-`hooks = Hooks()` and registers functions on it. Output: that `Hooks` object (`hook_table`
+`hooks = Hooks()` and registers functions on it. Output: that `Hooks` object (`hooks.table`
 resolves and runs its hooks per call). The public API is `Hooks`, `HookCall`, `HookError` and
 `Code`::
 

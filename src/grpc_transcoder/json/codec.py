@@ -2,7 +2,7 @@
 
 Input: parsed JSON values (requests) or messages (responses). Output: messages, JSON values or
 JSON bytes. Same results as protobuf's json_format, several times faster: each message type is
-compiled on first use into field tables (`json_decoding`, `json_encoding`, `json_wellknown*`),
+compiled on first use into field tables (`decode/`, `encode/`, `wellknown*`),
 and whatever those do not cover is handed to json_format itself.
 """
 

@@ -2,7 +2,7 @@
 
 Input: a well-known message descriptor (at compile time), then messages. Output: their special
 JSON forms, exactly as json_format prints them. Also the names and the `Any` type-URL resolver
-shared with `json_wellknown_decoding`.
+shared with `decode/wellknown.py`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
-from grpc_transcoder.json import scalars as json_scalars
-from grpc_transcoder.json import wellknown_text as json_wellknown_text
+from grpc_transcoder.json import scalars, wellknown_text
 
 MessageDecode = Callable[[Message, Any, int], None]  # (message, JSON value, depth)
 Encode = Callable[[Message], Any]  # message -> JSON value
@@ -89,7 +88,7 @@ def encoder(source: Source, descriptor: Descriptor) -> Encode | None:
     years 1-9999) and UnknownTypeError for an Any whose type is not in the pool.
     """
     if is_wrapper(descriptor):
-        convert = json_scalars.printer(descriptor.fields_by_name["value"], enums_as_ints=False)
+        convert = scalars.printer(descriptor.fields_by_name["value"], enums_as_ints=False)
         if convert is None:
             return _value_of
         return lambda message: convert(message.value)  # type: ignore[attr-defined]
@@ -186,7 +185,7 @@ def _any_encoder(source: Source) -> Encode:
 
 
 _ENCODERS: dict[str, Encode] = {
-    TIMESTAMP: json_wellknown_text.format_timestamp,
-    DURATION: json_wellknown_text.format_duration,
-    FIELD_MASK: json_wellknown_text.format_field_mask,
+    TIMESTAMP: wellknown_text.format_timestamp,
+    DURATION: wellknown_text.format_duration,
+    FIELD_MASK: wellknown_text.format_field_mask,
 }

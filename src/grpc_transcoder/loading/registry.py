@@ -78,7 +78,7 @@ class Registry:
     services: tuple[str, ...]
     files: tuple[str, ...]
     version: str  # a short hash of the input bytes, for logs
-    notes: tuple[str, ...] = ()  # harmless oddities worth a log line (see `descriptor_merge`)
+    notes: tuple[str, ...] = ()  # harmless oddities worth a log line (see `loading.merge`)
 
     def message_class(self, descriptor: Descriptor) -> type[Message]:
         """The message class of a type; built on first use and cached by protobuf."""

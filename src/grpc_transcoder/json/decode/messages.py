@@ -18,7 +18,7 @@ from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from grpc_transcoder.json.decode import field_setters as json_field_setters
+from grpc_transcoder.json.decode import field_setters
 from grpc_transcoder.json.decode import wellknown as json_wellknown_decoding
 from grpc_transcoder.json.problems import (
     MAX_DEPTH,
@@ -53,7 +53,7 @@ class FieldDecoder:
     attr: str
     oneof: str | None
     null: Null
-    set: json_field_setters.Setter
+    set: field_setters.Setter
     empty: type | None = None  # list for repeated fields, dict for maps: `[]`/`{}` just clear
     aliased: bool = False  # its JSON name and proto name differ: an object could give both
 
@@ -283,7 +283,7 @@ def _compile_table(decoders: Decoders, descriptor: Descriptor) -> FieldTable | N
 def _field_decoder(decoders: Decoders, field: FieldDescriptor) -> FieldDecoder:
     oneof = field.containing_oneof.name if field.containing_oneof is not None else None
     aliased = field.json_name != field.name
-    setter = json_field_setters.setter(
+    setter = field_setters.setter(
         field,
         decoders.for_type,
         skip_unknown=decoders.ignore_unknown,

@@ -13,8 +13,8 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
-from grpc_transcoder.json import wellknown_text as json_wellknown_text
-from grpc_transcoder.json.decode import scalar_parsers as json_scalar_parsers
+from grpc_transcoder.json import wellknown_text
+from grpc_transcoder.json.decode import scalar_parsers
 from grpc_transcoder.json.problems import (
     MAX_DEPTH,
     Invalid,
@@ -62,7 +62,7 @@ def decoder(source: DecodingSource, descriptor: Descriptor) -> MessageDecode | N
 
 
 def _wrapper_decoder(descriptor: Descriptor) -> MessageDecode:
-    parse = json_scalar_parsers.parser(descriptor.fields_by_name["value"])
+    parse = scalar_parsers.parser(descriptor.fields_by_name["value"])
 
     def decode(message: Any, value: Any, depth: int) -> None:
         if depth > MAX_DEPTH:
@@ -82,7 +82,7 @@ def decode_timestamp(message: Any, value: Any, depth: int) -> None:
     if not isinstance(value, str):
         raise expected(TIMESTAMP_TEXT, value)
     try:
-        parsed = json_wellknown_text.parse_timestamp(value)
+        parsed = wellknown_text.parse_timestamp(value)
         if parsed is None:  # an unusual spelling: protobuf's own parser decides
             message.FromJsonString(value)
         else:
@@ -95,7 +95,7 @@ def decode_duration(message: Any, value: Any, depth: int) -> None:
     if depth > MAX_DEPTH:
         raise too_deep()
     try:
-        message.seconds, message.nanos = json_wellknown_text.parse_duration(value)
+        message.seconds, message.nanos = wellknown_text.parse_duration(value)
     except ValueError as exc:
         raise expected(DURATION_TEXT, value, str(exc)) from None
 
@@ -104,7 +104,7 @@ def decode_field_mask(message: Any, value: Any, depth: int) -> None:
     if depth > MAX_DEPTH:
         raise too_deep()
     try:
-        json_wellknown_text.parse_field_mask(message, value)
+        wellknown_text.parse_field_mask(message, value)
     except ValueError as exc:
         raise expected(FIELD_MASK_TEXT, value, str(exc)) from None
 

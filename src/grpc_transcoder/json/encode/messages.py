@@ -3,7 +3,7 @@
 Input: a message. Output: its JSON value (dicts, lists, strings, numbers), equal to what
 json_format.MessageToDict returns with the same options. Each message type is compiled once, on
 first use, into a plan per field (JSON key, converter, presence) and from those into a
-straight-line function (`json_encoder_source`); well-known types have encoders of their own.
+straight-line function (`encode/source.py`); well-known types have encoders of their own.
 """
 
 from __future__ import annotations
