@@ -50,3 +50,14 @@ def test_readme_settings_table_is_current() -> None:
 
     readme = settings_doc.README.read_text()
     assert settings_doc.render(readme) == readme, "the settings table is stale: run ./tasks docs"
+
+
+def test_the_compatibility_page_names_only_real_settings() -> None:
+    import re
+
+    from grpc_transcoder import settings
+
+    page = (ROOT / "docs" / "compatibility.md").read_text()
+    named = set(re.findall(r"TRANSCODER_[A-Z_]+", page))
+    assert named, "the page names the settings that change each behaviour"
+    assert named <= settings.NAMES, named - settings.NAMES
