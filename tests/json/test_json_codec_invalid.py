@@ -147,3 +147,19 @@ def test_the_mutations_reach_every_kind_of_problem() -> None:
         assert (_ours(text)[0], _theirs(text)[0]) == ("error", "error"), text
     assert _ours('{"fInt32": 1, "f_int32": 1}')[0] == "error"
     assert _theirs('{"fInt32": 1, "f_int32": 1}')[0] == "ok"  # the lenient one
+
+
+def test_integers_just_below_the_int64_minimum_are_refused_not_rounded() -> None:
+    """orjson reads an integer below -2**63 as a float; those within 1024 of it round to
+    exactly -2**63, which must not pass as the value the client sent."""
+    for number in (-(2**63) - 1, -(2**63) - 1024, -(2**63) - 2048):
+        for text in (
+            f'{{"fInt64": {number}}}',
+            f'{{"fSfixed64": {number}}}',
+            f'{{"fSint64": {number}}}',
+            f'{{"rInt64": [1, {number}]}}',
+        ):
+            assert (_ours(text)[0], _theirs(text)[0]) == ("error", "error"), text
+    text = f'{{"fInt64": {-(2**63)}, "fDouble": {-(2**63) - 1}}}'
+    assert _ours(text) == _theirs(text)
+    assert _ours(text)[0] == "ok"

@@ -31,9 +31,19 @@ class DuplicateKeyError(ValueError):
         self.key = key
 
 
+# orjson reads an integer below the int64 minimum as a float, and those within 1024 of it round
+# to exactly -2**63, a valid int64. Every such literal starts with this text.
+_BELOW_INT64 = b"-922337203685477"
+
+
 def loads(data: bytes) -> Any:
     """The parsed document; raises orjson.JSONDecodeError, or DuplicateKeyError."""
     value = orjson.loads(data)
+    if _BELOW_INT64 in data:
+        # Read again with exact integers, so that such a literal is refused as out of range
+        # instead of silently becoming -2**63 (orjson has accepted the document already).
+        with contextlib.suppress(RecursionError):
+            value = json.loads(data)
     colons = data.count(b":")
     if colons:
         keys = _count_keys(value)
