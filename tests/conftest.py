@@ -7,6 +7,8 @@ the function runs.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +24,7 @@ from grpc_transcoder.json.codec import JsonCodec, JsonOptions
 from grpc_transcoder.lambda_handler import make_handler
 from grpc_transcoder.loading.registry import Registry
 from grpc_transcoder.loading.runtime import Runtime
+from grpc_transcoder.observe import access_log
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY_SET = ROOT / "descriptors" / "library.binpb"
@@ -125,3 +128,32 @@ def stock(registry: Registry) -> Iterator[Any]:
 @pytest.fixture
 def context() -> LambdaContext:
     return LambdaContext(timeout_ms=10_000)
+
+
+AccessLines = Callable[[], list[dict[str, Any]]]
+
+
+@pytest.fixture
+def access_lines(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> AccessLines:
+    """The access log lines written so far, parsed, wherever they went: with metrics on (the
+    default) each is the metrics line on stdout; with them off, a record of the access logger
+    (text format: the message is the JSON)."""
+    caplog.set_level(logging.INFO, logger=access_log.ACCESS_LOGGER)
+    printed: list[dict[str, Any]] = []
+
+    def lines() -> list[dict[str, Any]]:
+        for line in capsys.readouterr().out.splitlines():
+            if line.startswith("{"):
+                document = json.loads(line)
+                if document.get("event") == "request":
+                    printed.append(document)
+        logged = [
+            json.loads(record.getMessage())
+            for record in caplog.records
+            if record.name == access_log.ACCESS_LOGGER and record.getMessage().startswith("{")
+        ]
+        return printed + [line for line in logged if line.get("event") == "request"]
+
+    return lines

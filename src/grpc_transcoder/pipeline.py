@@ -116,14 +116,16 @@ def _not_ready(
 
 
 def _observe(log: access_log.RequestLog, reply: Reply) -> None:
-    """Write the access log line and the metrics record; a failure here never fails the reply."""
+    """Write the access log line and the metrics record (one line when metrics are on); a
+    failure here never fails the reply."""
     try:
         record = log.finish(reply)
-        ACCESS_LOG.request(record)
         serving = log.serving
-        if serving is None or serving.metrics:
+        if serving is None or serving.metrics:  # one line: the metrics and the access log
             namespace = serving.metrics_namespace if serving else metrics.DEFAULT_NAMESPACE
-            metrics.writer(namespace).write(record)
+            metrics.writer(namespace).write(record, ACCESS_LOG.fields_to_log(record))
+        else:
+            ACCESS_LOG.request(record)
     except Exception:
         logger.exception("could not write the access log or metrics of %s", log.request.request_id)
 

@@ -18,7 +18,7 @@ from grpc_transcoder_tools import example_backend
 from grpc_transcoder_tools.local_server import LambdaContext
 
 from grpc_transcoder.lambda_handler import make_handler
-from tests.conftest import LIBRARY_SET, Handler, runtime_for
+from tests.conftest import LIBRARY_SET, AccessLines, Handler, runtime_for
 from tests.event_builder import Source, build, response_body, response_header
 
 EVERY_SOURCE = [pytest.param(source, id=source.value) for source in Source]
@@ -127,14 +127,14 @@ def test_an_unexpected_failure_answers_500_in_json_and_the_adapter_keeps_serving
 def test_an_event_from_no_http_source_answers_400_naming_it(
     library_handler: Handler,
     context: LambdaContext,
-    caplog: pytest.LogCaptureFixture,
+    access_lines: AccessLines,
     event: Any,
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="grpc_transcoder.access"):
-        response = library_handler(event, context)
+    response = library_handler(event, context)
     assert response["statusCode"] == 400
     assert "not an HTTP event" in orjson.loads(response["body"])["message"]
-    assert '"httpStatus":400' in caplog.text  # the access log has its line
+    (line,) = access_lines()  # the access log has its line
+    assert (line["httpStatus"], line["httpMethod"]) == (400, "-")
 
 
 def _broken(source: Source, change: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from grpc_transcoder.errors import RouteNotFoundError
 from grpc_transcoder.exchange import HttpRequest, Reply
 from grpc_transcoder.observe import access_log
 from grpc_transcoder.observe.access_log import AccessLog, LogFormat, Phase, RequestLog
-from tests.conftest import Handler, runtime_for
+from tests.conftest import AccessLines, Handler, runtime_for
 from tests.event_builder import Source, build
 
 SECRET = "s3cr3t-value"
@@ -40,21 +40,6 @@ FIELDS = {
     "xrayTraceId",
     "error",
 }
-
-
-@pytest.fixture
-def access_lines(caplog: pytest.LogCaptureFixture) -> Callable[[], list[dict[str, Any]]]:
-    """The access log lines written so far, parsed (text format: the message is the JSON)."""
-    caplog.set_level(logging.INFO, logger=access_log.ACCESS_LOGGER)
-
-    def lines() -> list[dict[str, Any]]:
-        return [
-            json.loads(record.getMessage())
-            for record in caplog.records
-            if record.name == access_log.ACCESS_LOGGER
-        ]
-
-    return lines
 
 
 class FakeClock:
@@ -123,12 +108,14 @@ def test_stage_order() -> None:
     assert list(Phase) == [Phase.DECODE, Phase.BACKEND, Phase.ENCODE]
 
 
+@pytest.mark.parametrize("metrics", [True, False], ids=["with-metrics", "without-metrics"])
 def test_one_line_per_request_through_the_handler(
     make_library_handler: Callable[..., Handler],
     context: LambdaContext,
-    access_lines: Callable[[], list[dict[str, Any]]],
+    access_lines: AccessLines,
+    metrics: bool,
 ) -> None:
-    handler = make_library_handler()
+    handler = make_library_handler(metrics=metrics)
     traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
     event = build(
         Source.REST_API,
@@ -140,7 +127,11 @@ def test_one_line_per_request_through_the_handler(
     assert handler(event, context)["statusCode"] == 200
     handler(build(Source.HTTP_API, "GET", "/v2/nothing"), context)
     first, second = access_lines()
-    assert set(first) == FIELDS
+    if metrics:  # one line carries the access fields, their level and the EMF record
+        assert set(first) >= FIELDS | {"level", "_aws", "Requests", "Latency"}
+        assert (first["level"], first["Requests"], first["GrpcCode"]) == ("INFO", 1, "OK")
+    else:
+        assert set(first) == FIELDS
     assert first["apiRequestId"] == "rest-request-1"
     assert (first["httpMethod"], first["route"], first["grpcMethod"]) == (
         "GET",
@@ -166,6 +157,7 @@ def test_no_bodies_credentials_or_claims_are_logged(
     make_library_handler: Callable[..., Handler],
     context: LambdaContext,
     caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="grpc_transcoder")
     handler = make_library_handler()
@@ -182,6 +174,9 @@ def test_no_bodies_credentials_or_claims_are_logged(
     assert caplog.records
     assert all(SECRET not in record.getMessage() for record in caplog.records)
     assert all(SECRET not in repr(record.__dict__) for record in caplog.records)
+    printed = capsys.readouterr().out
+    assert '"event":"request"' in printed  # the access log line, with the metrics
+    assert SECRET not in printed
 
 
 @pytest.mark.parametrize(
@@ -208,6 +203,11 @@ def test_the_log_level_setting_silences_request_lines(caplog: pytest.LogCaptureF
     record = RequestLog(request(), cold_start=False).finish(Reply(200, b""))
     AccessLog(log_format=LogFormat.TEXT, logger=logger).request(record)
     assert caplog.records == []
+    assert AccessLog(logger=logger).fields_to_log(record) is None  # nor on the metrics line
+    failed = RequestLog(request(), cold_start=False).finish(Reply(503, b""))
+    fields = AccessLog(logger=logger).fields_to_log(failed)
+    assert fields is not None
+    assert (fields["level"], fields["httpStatus"]) == ("WARNING", 503)
 
 
 class LambdaStyleJsonFormatter(logging.Formatter):

@@ -71,3 +71,16 @@ def test_the_filter_escapes_arguments_and_messages_alike() -> None:
     clean = logging.LogRecord("x", logging.INFO, __file__, 1, "fine %d", (3,), None)
     access_log.EscapingFilter().filter(clean)
     assert (clean.msg, clean.args) == ("fine %d", (3,))  # untouched when nothing to escape
+
+
+@pytest.mark.parametrize("character", ["\x7f", "\x85", "\u2028", "\u2029"])
+def test_escaped_json_lines_stay_json(character: str) -> None:
+    """Lines JSON allows raw characters in (the access log, the metrics line) are escaped
+    with JSON's own escapes, so they stay one line and still parse."""
+    line = orjson.dumps({"path": f"/v1/a{character}b"}).decode()
+    escaped = access_log.escape_line(line)
+    assert character not in escaped
+    assert orjson.loads(escaped) == {"path": f"/v1/a{character}b"}
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, line, None, None)
+    access_log.EscapingFilter().filter(record)
+    assert orjson.loads(record.getMessage()) == {"path": f"/v1/a{character}b"}

@@ -142,13 +142,27 @@ def test_write_is_one_whole_line() -> None:
     check_emf(json.loads(text))
 
 
+def test_one_line_carries_the_access_fields_and_the_metrics() -> None:
+    stream = io.StringIO()
+    access = {"event": "request", "apiRequestId": "r-1", "path": "/a\u2028b", "level": "INFO"}
+    MetricsWriter(namespace="n", function="f", stream=stream).write(record(), access)
+    text = stream.getvalue()
+    assert text.count("\n") == 1
+    assert "\u2028" not in text  # JSON allows it raw, but it would break the log line
+    line = json.loads(text)
+    check_emf(line)
+    assert {key: line[key] for key in access} == access
+    assert "traceId" not in line  # the record's own copies give way to the access fields
+
+
 def test_writer_is_built_once_per_namespace() -> None:
     assert metrics.writer("one") is metrics.writer("one")
     assert metrics.writer("one") is not metrics.writer("two")
 
 
 def emf_lines(text: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in text.splitlines() if line.startswith('{"_aws"')]
+    lines = (json.loads(line) for line in text.splitlines() if line.startswith("{"))
+    return [line for line in lines if "_aws" in line]
 
 
 def test_one_record_per_request_through_the_handler(

@@ -6,7 +6,6 @@ Two real backends on loopback: the example library (in the descriptors) and a ge
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -19,7 +18,7 @@ from grpc_transcoder_tools.local_server import LambdaContext
 from grpc_transcoder.loading.registry import Registry
 from grpc_transcoder.settings import Passthrough
 from tests import generic_backend
-from tests.conftest import Handler
+from tests.conftest import AccessLines, Handler
 from tests.event_builder import Source, build, response_body, response_header, response_json
 from tests.support import parsed, serialized
 
@@ -362,11 +361,10 @@ def test_unavailable_is_retried_only_for_idempotent_methods(
 
 
 def test_the_access_log_names_the_method_and_the_mode(
-    make: MakeHandler, context: LambdaContext, caplog: pytest.LogCaptureFixture
+    make: MakeHandler, context: LambdaContext, access_lines: AccessLines
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="grpc_transcoder.access"):
-        post(make(passthrough=Passthrough.ALL), context, f"{STOCK}/Get", b"")
-    line = json.loads(caplog.records[-1].getMessage())
+    post(make(passthrough=Passthrough.ALL), context, f"{STOCK}/Get", b"")
+    line = access_lines()[-1]
     assert line["grpcMethod"] == "acme.stock.v1.Inventory/Get"
     assert line["route"] == "application/x-protobuf pass-through"
     assert line["backendMs"] is not None

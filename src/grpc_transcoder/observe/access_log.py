@@ -150,7 +150,7 @@ class RequestLog:
         self._clock = clock
         self._started = self._lap_started = clock()
         self._durations = [0.0, 0.0, 0.0]
-        self._stage = Phase.DECODE
+        self._stage: int = Phase.DECODE
         self.request = request
         self.cold_start = cold_start
         self.trace = request.trace
@@ -182,7 +182,7 @@ class RequestLog:
         self._durations[self._stage] += now - self._lap_started
         self._lap_started = now
         if self._stage < Phase.ENCODE:
-            self._stage = Phase(self._stage + 1)
+            self._stage += 1
 
     def failed(self, error: TranscoderError) -> None:
         self.error = error
@@ -191,7 +191,12 @@ class RequestLog:
         """The record of the request, answered with `reply`."""
         now = self._clock()
         self._durations[self._stage] += max(0.0, now - self._lap_started)
-        decode, backend, encode = (round(d * 1000, 3) for d in self._durations)
+        decode, backend, encode = self._durations
+        decode, backend, encode = (
+            round(decode * 1000, 3),
+            round(backend * 1000, 3),
+            round(encode * 1000, 3),
+        )
         error = self.error
         return AccessRecord(
             request_id=self.request.request_id,
@@ -232,6 +237,18 @@ class AccessLog:
         level = logging.WARNING if record.http_status >= 500 else logging.INFO
         if self._logger.isEnabledFor(level):
             self._emit(level, record.summary, record.fields())
+
+    def fields_to_log(self, record: AccessRecord) -> dict[str, Any] | None:
+        """The access fields of `record` with their `level`, or None when that level is off.
+
+        For the one JSON line that carries both the access log and the metrics (`metrics`).
+        """
+        level = logging.WARNING if record.http_status >= 500 else logging.INFO
+        if not self._logger.isEnabledFor(level):
+            return None
+        fields = record.fields()
+        fields["level"] = "WARNING" if level == logging.WARNING else "INFO"
+        return fields
 
     def cold_start(self, record: ColdStart) -> None:
         """The cold-start line: INFO when ready, WARNING when the load failed."""
@@ -301,5 +318,17 @@ class EscapingFilter(logging.Filter):
         return True
 
 
+def escape_line(line: str) -> str:
+    """A JSON line with the line separators JSON leaves raw (U+2028, U+2029, U+0085, DEL)
+    escaped, for lines written straight to stdout rather than through `logging`."""
+    return _BREAKS.sub(_escape, line) if _BREAKS.search(line) is not None else line
+
+
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def _escape(match: re.Match[str]) -> str:
-    return match.group().encode("unicode_escape").decode("ascii")
+    """`\\n` and the like, or `\\u0085`: escapes that are valid inside a JSON string too, so that
+    an escaped JSON line (an access log line) stays JSON."""
+    character = match.group()
+    return _SHORT_ESCAPES.get(character) or f"\\u{ord(character):04x}"

@@ -1,7 +1,8 @@
 """Metrics: CloudWatch Embedded Metric Format (EMF) records, one JSON line per request.
 
-Input: an `AccessRecord`. Output: a line on stdout that CloudWatch Logs turns into metrics; no
-API call is made. EMF needs the whole log event to be the JSON object, so the line bypasses
+Input: an `AccessRecord` (and the access log's fields, when that level is on). Output: a line on
+stdout that CloudWatch Logs turns into metrics and Logs Insights reads as the access log line;
+no API call is made. EMF needs the whole log event to be the JSON object, so the line bypasses
 `logging` (Lambda's text format would prefix it) and is written straight to stdout.
 """
 
@@ -17,7 +18,7 @@ from typing import Any, TextIO
 import orjson
 
 from grpc_transcoder.errors import code_name
-from grpc_transcoder.observe.access_log import AccessRecord
+from grpc_transcoder.observe.access_log import AccessRecord, escape_line
 from grpc_transcoder.settings import Settings
 
 FUNCTION_VARIABLE = "AWS_LAMBDA_FUNCTION_NAME"
@@ -88,10 +89,17 @@ class MetricsWriter:
             document["BackendLatency"] = record.backend_ms
         return document
 
-    def write(self, record: AccessRecord) -> None:
+    def write(self, record: AccessRecord, access: dict[str, Any] | None = None) -> None:
+        """Write the EMF record of `record`; with `access` (the access log's fields), one line
+        carries both: CloudWatch reads the metrics from any JSON log line with `_aws`, and
+        Logs Insights reads the access fields from the same line."""
+        document = self.record(record)
+        if access is not None:
+            del document["apiRequestId"], document["traceId"]  # the access fields have them
+            document = {**access, **document}
         stream = self._stream or sys.stdout
         # One write call per line keeps the line whole in the log.
-        stream.write(orjson.dumps(self.record(record), option=orjson.OPT_APPEND_NEWLINE).decode())
+        stream.write(escape_line(orjson.dumps(document).decode()) + "\n")
 
 
 def _method_dimension(record: AccessRecord) -> str:
