@@ -17,7 +17,12 @@ from grpc_transcoder.decoding import field_mask_fill
 from grpc_transcoder.decoding.body_targets import BodyKind, BodyTarget, compile_target, is_form
 from grpc_transcoder.decoding.field_binding import Binder, Origin
 from grpc_transcoder.decoding.field_plans import FieldPath, MessagePlan, PlanCache, Shape
-from grpc_transcoder.decoding.field_values import JsonDecoder, decode_json
+from grpc_transcoder.decoding.field_values import (
+    ConversionError,
+    Converter,
+    JsonDecoder,
+    decode_json,
+)
 from grpc_transcoder.decoding.query_string import parse_pairs
 from grpc_transcoder.errors import (
     FieldViolation,
@@ -85,6 +90,9 @@ class RequestDecoder:
         self.options = options or DecodingOptions()
         self._plans = PlanCache(json=json, enum_case_insensitive=self.options.enum_case_insensitive)
         self._targets: dict[tuple[str, str], BodyTarget] = {}
+        # By route (its id: the routes live as long as this decoder's State): how its path
+        # variables are set when a request has nothing else; () when they need the full path.
+        self._path_setters: dict[int, tuple[tuple[str, Converter], ...]] = {}
 
     @property
     def plans(self) -> PlanCache:
@@ -92,6 +100,8 @@ class RequestDecoder:
 
     def decode(self, match: Match, request: HttpRequest, message: Message) -> Message:
         """Fill `message` from the request and return it; raises RequestError."""
+        if not request.body and not request.query and self._path_only(match, message):
+            return message  # the common GET: path variables alone, set straight
         check_request_size(request.body, self.options.max_request_bytes)
         route = match.route
         plan = self._plans.plan_of(message)
@@ -122,6 +132,42 @@ class RequestDecoder:
                 message, plan, body_field=target.field, body=body, plans=self._plans
             )
         return message
+
+    def _path_only(self, match: Match, message: Message) -> bool:
+        """Set the path variables of a request without body or query to a route that takes
+        no body, when each binds a top-level scalar outside any oneof and converts cleanly;
+        False to decode in full (which also names any problem)."""
+        route = match.route
+        setters = self._path_setters.get(id(route))
+        if setters is None:
+            setters = self._path_setters[id(route)] = self._compile_path_setters(match, message)
+        if not setters:
+            return False
+        values = []
+        try:
+            for (name, convert), (_, value) in zip(setters, match.bindings, strict=True):
+                values.append((name, convert(value)))
+        except ConversionError:
+            return False
+        for name, converted in values:
+            setattr(message, name, converted)
+        return True
+
+    def _compile_path_setters(
+        self, match: Match, message: Message
+    ) -> tuple[tuple[str, Converter], ...]:
+        if match.route.body:
+            return ()  # an empty body may still set its field (and a PATCH's mask)
+        plan = self._plans.plan_of(message)
+        setters = []
+        for path, _ in match.bindings:
+            field = plan.field(path[0]) if len(path) == 1 else None
+            if field is None or field.shape is not Shape.VALUE or field.oneof:
+                return ()
+            if field.convert is None or field.descriptor.message_type is not None:
+                return ()
+            setters.append((field.name, field.convert))
+        return tuple(setters)
 
     def _target(self, plan: MessagePlan, body: str) -> BodyTarget:
         key = (plan.full_name, body)
