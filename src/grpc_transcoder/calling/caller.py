@@ -91,16 +91,19 @@ class BackendCaller:
     def unary(self, spec: CallSpec, requests: Sequence[bytes]) -> UnaryResult:
         """A unary or client-streaming call (`requests` holds one message for unary)."""
         attempt = 1
+        channels = self._channels
         while True:
             started = time.monotonic()
-            with self._channels.lease(spec.target, spec.options) as connection:
-                try:
-                    result = _unary_once(connection, spec, requests)
-                    connection.proven = True
-                    return result
-                except grpc.RpcError as exc:
-                    self.after_failure(connection, spec, exc, attempt)
-                    failure = exc
+            connection = channels.get(spec.target, spec.options)
+            try:
+                result = _unary_once(connection, spec, requests)
+                connection.proven = True
+                return result
+            except grpc.RpcError as exc:
+                self.after_failure(connection, spec, exc, attempt)
+                failure = exc
+            finally:
+                connection.last_used = channels.now()
             if not self.retry(spec, failure, attempt, _timed_out(connection, started)):
                 raise self.error(spec, failure)
             attempt += 1

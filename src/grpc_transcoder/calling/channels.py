@@ -177,6 +177,10 @@ class ChannelCache:
         self._connections: dict[Target, Connection] = {}
         _CACHES.add(self)
 
+    def now(self) -> float:
+        """The cache's clock: a connection's `last_used` is set from it."""
+        return self._clock()
+
     @contextmanager
     def lease(self, target: Target, options: ChannelOptions) -> Iterator[Connection]:
         """A connection to `target` for one call; marks it used when the call ends."""

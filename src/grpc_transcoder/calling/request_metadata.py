@@ -98,9 +98,12 @@ class MetadataPolicy:
                 key = self._metadata_key(name)
                 if key is not None and (entry := _valid(key, value)) is not None:
                     entries.append(entry)
+        # The keys the transcoder sets are valid by construction: only values are checked.
         for key, value in self._generated(request):
-            if (entry := _valid(key, value)) is not None:
-                entries.append(entry)
+            if value.isascii() and value.isprintable():
+                entries.append((key, value))
+            else:
+                logger.warning("skipped metadata %r: the value is not printable ASCII", key)
         return tuple(entries)
 
     def _metadata_key(self, name: str) -> str | None:
@@ -123,16 +126,19 @@ class MetadataPolicy:
             return None
         return key
 
-    def _generated(self, request: HttpRequest) -> Iterator[tuple[str, str]]:
-        headers = request.headers
+    def _generated(self, request: HttpRequest) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
         if request.source_ip:
-            yield FORWARDED_FOR, request.source_ip
-        if "host" in headers:
-            yield FORWARDED_HOST, headers["host"]
+            found.append((FORWARDED_FOR, request.source_ip))
+        host = request.headers.get("host")
+        if host is not None:
+            found.append((FORWARDED_HOST, host))
         if request.request_id:
-            yield REQUEST_ID, request.request_id
-        yield from request.trace.metadata()
-        yield from self._identity(request.authorizer)
+            found.append((REQUEST_ID, request.request_id))
+        found.extend(request.trace.metadata())
+        if self._authorizer:
+            found.extend(self._identity(request.authorizer))
+        return found
 
     def _identity(self, authorizer: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         for entry in self._authorizer:

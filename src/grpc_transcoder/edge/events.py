@@ -175,13 +175,25 @@ _READERS: dict[EventSource, Callable[[Event], dict[str, Any]]] = {
 def _headers(single: Any, multi: Any) -> dict[str, str]:
     """Lower-case names; repeated headers joined with ", " (multi-value headers win)."""
     headers: dict[str, str] = {}
-    for name, value in (single or {}).items():
-        if value is not None:
-            headers[_text(name).lower()] = _text(value)
-    for name, values in (multi or {}).items():
-        if values:
-            headers[_text(name).lower()] = ", ".join(_text(value) for value in values)
+    if single:
+        headers = {name.lower(): value for name, value in single.items() if value is not None}
+        _check_texts(headers)
+    if multi:
+        joined = {name.lower(): ", ".join(values) for name, values in multi.items() if values}
+        _check_texts(joined)
+        headers.update(joined)
     return headers
+
+
+def _check_texts(headers: dict[str, str]) -> None:
+    """Raise TypeError or UnicodeEncodeError unless every name and value is valid text.
+
+    One C-level pass over all of them: `"".join` refuses anything but strings, and only
+    text beyond ASCII needs the (rarer) surrogate check.
+    """
+    text = "".join(headers) + "".join(headers.values())
+    if not text.isascii():
+        text.encode()
 
 
 def _encode_query(event: Event) -> str:

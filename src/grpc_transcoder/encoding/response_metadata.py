@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Iterable
-from dataclasses import replace
 
 from grpc_transcoder.errors import response_too_large
 from grpc_transcoder.exchange import Metadata, Reply
@@ -34,11 +33,14 @@ def finish(reply: Reply, initial: Metadata, trailing: Metadata, max_bytes: int) 
     status; raises the response-size error when the body is over `max_bytes`."""
     if len(reply.body) > max_bytes:
         raise response_too_large(max_bytes, what=f"the response ({len(reply.body)} bytes)")
+    if not initial and not trailing:
+        return reply
     merged = {**reply.headers, **headers(initial, trailing)}
     status = http_status(initial, trailing) if reply.status == 200 else None
     if status is None:
-        return replace(reply, headers=merged)
-    return replace(reply, status=status, headers=merged, body=b"" if status == 204 else reply.body)
+        return Reply(reply.status, reply.body, merged, reply.content_type)
+    body = b"" if status == 204 else reply.body
+    return Reply(status, body, merged, reply.content_type)
 
 
 def headers(initial: Metadata, trailing: Metadata) -> dict[str, str]:
