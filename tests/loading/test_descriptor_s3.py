@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from grpc_transcoder.errors import DescriptorError
 from grpc_transcoder.loading import s3 as descriptor_s3
+from grpc_transcoder.loading import s3_signed
 from grpc_transcoder.loading import sources as descriptor_source
 from grpc_transcoder.loading.s3 import S3Location
 
@@ -76,21 +77,46 @@ class Calls:
 
     seen: list[tuple[str, int, str]] = field(default_factory=list)
 
-    def record(self, http_response: Any, model: Any, context: Any, **_: Any) -> None:
-        self.seen.append((model.name, http_response.status_code, context.get("if_none_match", "")))
 
-    def remember_condition(self, params: dict[str, Any], context: Any, **_: Any) -> None:
-        context["if_none_match"] = params.get("IfNoneMatch", "")
+class Recording:
+    """An ObjectReader that records the requests of the one it wraps."""
+
+    def __init__(self, reader: descriptor_s3.ObjectReader, calls: Calls) -> None:
+        self.reader, self.calls = reader, calls
+
+    def get_object(
+        self, bucket: str, key: str, *, version_id: str = "", if_none_match: str = ""
+    ) -> tuple[bytes, str] | None:
+        found = self.reader.get_object(
+            bucket, key, version_id=version_id, if_none_match=if_none_match
+        )
+        self.calls.seen.append(("GetObject", 304 if found is None else 200, if_none_match))
+        return found
+
+    def list_keys(self, bucket: str, prefix: str) -> dict[str, str]:
+        listed = self.reader.list_keys(bucket, prefix)
+        self.calls.seen.append(("ListObjectsV2", 200, ""))
+        return listed
 
 
-@pytest.fixture
-def s3_calls(s3: Any, monkeypatch: pytest.MonkeyPatch) -> Calls:
-    """A fresh shared client for this test's moto server, and a record of its requests."""
+def reader_of(kind: str, monkeypatch: pytest.MonkeyPatch) -> descriptor_s3.ObjectReader:
+    """A fresh client of the kind the tests run with, for the moto server of the environment."""
+    if kind == "botocore":
+        return descriptor_s3.BotocoreReader(descriptor_s3.botocore_client())
+    for name in s3_signed.BOTOCORE_ONLY:  # e.g. a proxy this machine reaches PyPI through
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(descriptor_s3, "_client", None)
+    reader = descriptor_s3.s3_client()
+    assert isinstance(reader, s3_signed.SignedClient)  # what Lambda's environment gets
+    return reader
+
+
+@pytest.fixture(params=["signed", "botocore"])
+def s3_calls(s3: Any, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Calls:
+    """A fresh shared client of each kind for this test's moto server, recording its calls."""
     calls = Calls()
-    events = descriptor_s3.s3_client().meta.events
-    events.register("before-parameter-build.s3", calls.remember_condition)
-    events.register("after-call.s3", calls.record)
+    reader = reader_of(request.param, monkeypatch)
+    monkeypatch.setattr(descriptor_s3, "_client", Recording(reader, calls))
     s3.create_bucket(Bucket=BUCKET)
     return calls
 
@@ -284,13 +310,12 @@ def test_a_deleted_source_is_reported_on_revalidation(s3: Any, s3_calls: Calls) 
         pytest.param({"AWS_RETRY_MODE": "adaptive"}, "adaptive", id="sdk-setting"),
     ],
 )
-def test_the_client_fails_fast_enough_for_the_init_phase(
+def test_the_botocore_client_fails_fast_enough_for_the_init_phase(
     monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], mode: str
 ) -> None:
-    monkeypatch.setattr(descriptor_s3, "_client", None)
     monkeypatch.delenv("AWS_RETRY_MODE", raising=False)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
-    config = descriptor_s3.s3_client().meta.config
+    config = descriptor_s3.botocore_client().meta.config
     assert (config.connect_timeout, config.read_timeout) == (3.0, 10.0)
     assert config.retries["mode"] == mode

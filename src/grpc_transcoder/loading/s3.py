@@ -1,7 +1,12 @@
 """Descriptor sets on S3: objects, prefixes and pinned versions, read and revalidated by ETag.
 
 Input: `s3://` locations. Output: `Blob`s, or None when a conditional request
-finds nothing changed. botocore is imported only when the first S3 location is read.
+finds nothing changed.
+
+Two clients read S3. In Lambda's environment (the role's keys and the region in environment
+variables) it is `s3_signed`: signed HTTPS requests made with the standard library, which keep
+botocore out of the cold start. Anywhere else (profiles, SSO, proxies, FIPS...) it is botocore,
+imported when the first S3 location is read. Both answer to the same `ObjectReader` methods.
 """
 
 from __future__ import annotations
@@ -9,16 +14,15 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import parse_qs, urlsplit
 
 from grpc_transcoder.errors import DescriptorError
+from grpc_transcoder.loading import s3_signed
 from grpc_transcoder.loading.blob import Blob
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-NOT_MODIFIED = 304
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,20 @@ def parse_s3(uri: str) -> S3Location:
     return location
 
 
+class ObjectReader(Protocol):
+    """What a client of S3 does for the descriptor sources."""
+
+    def get_object(
+        self, bucket: str, key: str, *, version_id: str = "", if_none_match: str = ""
+    ) -> tuple[bytes, str] | None:
+        """The object's bytes and ETag; None when `if_none_match` still matches (304)."""
+        ...
+
+    def list_keys(self, bucket: str, prefix: str) -> dict[str, str]:
+        """Key -> ETag of every object under `prefix`."""
+        ...
+
+
 def read(location: S3Location, *, uri: str) -> list[Blob]:
     """The object at `location`, or every object under its prefix in key order."""
     client = s3_client()
@@ -60,43 +78,39 @@ def read(location: S3Location, *, uri: str) -> list[Blob]:
     ]
 
 
-def list_keys(client: S3Client, location: S3Location, *, uri: str) -> dict[str, str]:
+def list_keys(client: ObjectReader, location: S3Location, *, uri: str) -> dict[str, str]:
     """Key -> ETag of every object under a prefix, sorted by key; "directory" keys skipped."""
-    keys: dict[str, str] = {}
     try:
-        paginator = client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=location.bucket, Prefix=location.key):
-            for item in page.get("Contents", []):
-                if not item["Key"].endswith("/"):
-                    keys[item["Key"]] = str(item.get("ETag", ""))
+        listed = client.list_keys(location.bucket, location.key)
     except Exception as exc:
         raise DescriptorError([f"{uri}: cannot list objects ({describe(exc)})"]) from exc
+    keys = {key: etag for key, etag in listed.items() if key and not key.endswith("/")}
     if not keys:
         raise DescriptorError([f"{uri}: no objects under this prefix"])
     return dict(sorted(keys.items()))
 
 
 def get_object(
-    client: S3Client, location: S3Location, *, uri: str, if_none_match: str = ""
+    client: ObjectReader, location: S3Location, *, uri: str, if_none_match: str = ""
 ) -> Blob:
     """The object's bytes and ETag. With `if_none_match`, raises _NotModified on a 304."""
-    args: dict[str, Any] = {"Bucket": location.bucket, "Key": location.key}
-    if location.version_id:
-        args["VersionId"] = location.version_id
-    if if_none_match:
-        args["IfNoneMatch"] = if_none_match
     try:
-        response = client.get_object(**args)
-        data = response["Body"].read()
+        found = client.get_object(
+            location.bucket,
+            location.key,
+            version_id=location.version_id,
+            if_none_match=if_none_match,
+        )
     except Exception as exc:
-        if if_none_match and _status(exc) == NOT_MODIFIED:
-            raise _NotModified from None
         raise DescriptorError([f"{uri}: cannot read ({describe(exc)})"]) from exc
-    return Blob(uri, data, etag=str(response.get("ETag", "")))
+    if found is None:
+        raise _NotModified
+    data, etag = found
+    return Blob(uri, data, etag=etag)
 
 
 class _NotModified(Exception):
-    """The object still has the ETag sent in If-None-Match (botocore reports 304 as an error)."""
+    """The object still has the ETag sent in If-None-Match."""
 
 
 def revalidate(location: S3Location, *, uri: str, blobs: Sequence[Blob]) -> list[Blob] | None:
@@ -124,7 +138,7 @@ def _uri(location: S3Location, key: str) -> str:
 
 
 def _reuse_or_get(
-    client: S3Client, location: S3Location, key: str, etag: str, known: dict[str, Blob]
+    client: ObjectReader, location: S3Location, key: str, etag: str, known: dict[str, Blob]
 ) -> Blob:
     uri = _uri(location, key)
     old = known.get(uri)
@@ -167,7 +181,7 @@ def _status(exc: Exception) -> int:
     return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
 
 
-_client: S3Client | None = None
+_client: ObjectReader | None = None
 
 
 # botocore waits 60 s to connect and retries 5 times by default ("legacy" mode): a function
@@ -178,8 +192,52 @@ READ_TIMEOUT_SECONDS = 10.0
 DEFAULT_RETRY_MODE = "standard"
 
 
-def s3_client() -> S3Client:
-    """One S3 client per container; botocore reads region, endpoint and credentials itself.
+def s3_client() -> ObjectReader:
+    """One S3 client per container: signed requests in Lambda's environment, else botocore."""
+    global _client  # noqa: PLW0603 - a per-container cache of an expensive object
+    if _client is None:
+        _client = s3_signed.from_environment(
+            os.environ,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            read_timeout=READ_TIMEOUT_SECONDS,
+        ) or BotocoreReader(botocore_client())
+    return _client
+
+
+class BotocoreReader:
+    """An `ObjectReader` over a botocore S3 client."""
+
+    def __init__(self, client: S3Client) -> None:
+        self.client = client
+
+    def get_object(
+        self, bucket: str, key: str, *, version_id: str = "", if_none_match: str = ""
+    ) -> tuple[bytes, str] | None:
+        args: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if version_id:
+            args["VersionId"] = version_id
+        if if_none_match:
+            args["IfNoneMatch"] = if_none_match
+        try:
+            response = self.client.get_object(**args)
+        except Exception as exc:
+            # botocore reports a 304 as an error.
+            if if_none_match and _status(exc) == s3_signed.NOT_MODIFIED:
+                return None
+            raise
+        return response["Body"].read(), str(response.get("ETag", ""))
+
+    def list_keys(self, bucket: str, prefix: str) -> dict[str, str]:
+        keys: dict[str, str] = {}
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                keys[item["Key"]] = str(item.get("ETag", ""))
+        return keys
+
+
+def botocore_client() -> S3Client:
+    """A botocore S3 client; botocore reads region, endpoint and credentials itself.
 
     botocore directly, not boto3: boto3's session adds about 30 ms to the cold start and
     nothing this function uses.
@@ -187,17 +245,14 @@ def s3_client() -> S3Client:
     The socket timeouts are set here (see above); AWS_MAX_ATTEMPTS applies, and
     AWS_RETRY_MODE replaces the "standard" retry mode used by default.
     """
-    global _client  # noqa: PLW0603 - a per-container cache of an expensive object
-    if _client is None:
-        # Imported here: only S3 sources pay for importing botocore.
-        import botocore.session  # noqa: PLC0415
-        from botocore.config import Config  # noqa: PLC0415
+    # Imported here: only botocore's reads pay for importing botocore.
+    import botocore.session  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415
 
-        config = Config(
-            connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            read_timeout=READ_TIMEOUT_SECONDS,
-            retries={"mode": os.environ.get("AWS_RETRY_MODE") or DEFAULT_RETRY_MODE},
-        )
-        session = botocore.session.get_session()
-        _client = cast("S3Client", session.create_client("s3", config=config))
-    return _client
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        retries={"mode": os.environ.get("AWS_RETRY_MODE") or DEFAULT_RETRY_MODE},
+    )
+    session = botocore.session.get_session()
+    return cast("S3Client", session.create_client("s3", config=config))
