@@ -1,7 +1,8 @@
 """One cold start in a fresh process: `python -m benchmarks.cold_child MODE [PACKAGE] < input.json`.
 
 `handler`: import the Lambda handler module (settings, descriptors from S3, routes: the cold
-start) and serve the first event. `mixed`: the same, then serve every event of the input once
+start) and serve the first event. `naive`: the same with the naive transcoder
+(`benchmarks.naive`). `mixed`: the same, then serve every event of the input once
 more per repetition. `imports`: import only the listed third-party modules, in order. Prints one
 JSON line: elapsed milliseconds up to the first response (or the imports), peak RSS in KiB, and
 (handler modes) the third-party modules that were loaded.
@@ -20,6 +21,7 @@ START = time.perf_counter()
 import json  # noqa: E402 - the clock starts at the first line
 import resource  # noqa: E402
 import sys  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
 
@@ -66,8 +68,13 @@ def _third_party() -> list[str]:
     ]
 
 
-def _serve(payload: dict[str, Any]) -> dict[str, Any]:
-    from grpc_transcoder.lambda_handler import handler
+def _serve(payload: dict[str, Any], *, naive: bool = False) -> dict[str, Any]:
+    import importlib
+
+    module = importlib.import_module(
+        "benchmarks.naive" if naive else "grpc_transcoder.lambda_handler"
+    )
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]] = module.handler
 
     events = payload["events"]
     first = handler(events[0], _Context())
@@ -99,7 +106,8 @@ def _imports(payload: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     payload = json.loads(sys.stdin.read())
-    result = _imports(payload) if sys.argv[1] == "imports" else _serve(payload)
+    mode = sys.argv[1]
+    result = _imports(payload) if mode == "imports" else _serve(payload, naive=mode == "naive")
     result["peak_rss_kb"] = _peak_rss_kb()
     print(json.dumps(result))
 

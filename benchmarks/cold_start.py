@@ -30,10 +30,16 @@ class ColdResult:
     cold_rss_mb: float
     mixed_rss_mb: float
     mixed_requests: int
+    naive_ms: float | None = None  # the naive transcoder's first response, same set
 
     @property
     def ratio(self) -> float:
         return self.handler_ms / self.imports_ms
+
+    @property
+    def below_naive(self) -> float | None:
+        """How far below the naive transcoder's cold start this one is (0.3: 30% below)."""
+        return 1 - self.handler_ms / self.naive_ms if self.naive_ms else None
 
 
 def _events() -> list[dict[str, Any]]:
@@ -100,7 +106,10 @@ def measure(
     runs: int,
     mixed: int,
     package: Packaged | None = None,
+    naive: bool = False,
 ) -> ColdResult:
+    """Median cold starts of the handler and of the bare imports (and with `naive`, of the
+    naive transcoder, which reads only `s3://` descriptor locations), then peak RSS."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env.update(
         TRANSCODER_DESCRIPTORS=descriptors,
@@ -113,12 +122,16 @@ def measure(
         raise RuntimeError(f"the first request answered {first['first_status']}")
     modules = {"modules": first["modules"]}
     _child("imports", modules, env, package)
-    handler_ms, imports_ms, cold_rss = [], [], []
+    if naive:
+        _child("naive", {"events": events[:1]}, env)
+    handler_ms, imports_ms, naive_ms, cold_rss = [], [], [], []
     for _ in range(runs):
         result = _child("handler", {"events": events[:1]}, env, package)
         handler_ms.append(result["elapsed_ms"])
         cold_rss.append(result["cold_rss_kb"])
         imports_ms.append(_child("imports", modules, env, package)["elapsed_ms"])
+        if naive:
+            naive_ms.append(_child("naive", {"events": events[:1]}, env)["elapsed_ms"])
     repeat = max(1, mixed // len(events))
     busy = _child("handler", {"events": events, "repeat": repeat}, env, package)
     return ColdResult(
@@ -128,6 +141,7 @@ def measure(
         statistics.median(cold_rss) / 1024,
         busy["peak_rss_kb"] / 1024,
         busy["requests"],
+        statistics.median(naive_ms) if naive_ms else None,
     )
 
 
@@ -143,10 +157,14 @@ def run(
     results = []
     with example_backend() as backend, s3_endpoint() as url:
         library = upload(url, "bench-descriptors", "library.binpb", LIBRARY_SET.read_bytes())
-        results.append(measure("example set", library, backend=backend, runs=runs, mixed=mixed))
+        results.append(
+            measure("example set", library, backend=backend, runs=runs, mixed=mixed, naive=True)
+        )
         big = upload(url, "bench-descriptors", "synthetic.binpb", _synthetic(*synthetic))
         name = f"example + {synthetic[0]:,} methods / {synthetic[1]:,} types"
-        results.append(measure(name, f"{library},{big}", backend=backend, runs=runs, mixed=mixed))
+        results.append(
+            measure(name, f"{library},{big}", backend=backend, runs=runs, mixed=mixed, naive=True)
+        )
         if package is not None:
             results.append(
                 measure(

@@ -1,15 +1,19 @@
-"""Warm overhead: `handler(event, context)` next to a direct grpcio call of the same RPC.
+"""Warm overhead: `handler(event, context)` next to a direct grpcio call of the same RPC, and
+next to the naive transcoder a user would write (`benchmarks.naive`).
 
-Both talk to the same example backend (in its own process) with the same message; the handler
-goes through Mangum, the app, routing, decoding, the call and encoding. Measured in one run,
-interleaved, so both see the same machine.
+All three talk to the same example backend (in its own process) with the same message; the
+handler goes through the edge, routing, decoding, the call, encoding, the access log and the
+metrics, as deployed. Measured in one run, interleaved, so all see the same machine: wall time
+per call and the calling thread's CPU per call (what a small Lambda bills).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +21,9 @@ import grpc
 import orjson
 
 from benchmarks.harness import Percentiles, interleaved
-from benchmarks.processes import LIBRARY_SET, example_backend
+from benchmarks.processes import LIBRARY_SET, example_backend, s3_endpoint, upload
+
+ONE_VCPU_MB = 1769  # Lambda gives a function of this size one full vCPU
 
 # A 20-field body of mixed kinds (scalars, 64-bit integers, enum, nested message, optional,
 # repeated, map, bytes and well-known types) for DebugService.EchoKinds.
@@ -50,6 +56,7 @@ class Scenario:
     name: str
     event: dict[str, Any]
     direct: Callable[[], object]
+    naive: bool = True  # the naive transcoder serves it too
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,23 @@ class WarmResult:
     name: str
     direct: Percentiles
     handler: Percentiles
+    naive: Percentiles | None = None
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.handler.cpu_us / self.direct.cpu_us
+
+    @property
+    def naive_cpu_advantage(self) -> float:
+        """How many times less CPU the handler uses than the naive transcoder."""
+        return self.naive.cpu_us / self.handler.cpu_us if self.naive else 0.0
+
+    def billed_ms(self, memory_mb: int, who: str = "handler") -> float:
+        """Projected billed milliseconds at `memory_mb`: wall time, with the CPU part stretched
+        by the share of a vCPU Lambda gives that size (1,769 MB is one vCPU)."""
+        timing: Percentiles = getattr(self, who)
+        stretch = max(1.0, ONE_VCPU_MB / memory_mb)
+        return (timing.p50_us + timing.cpu_us * (stretch - 1)) / 1000
 
     @property
     def ratio_p50(self) -> float:
@@ -67,28 +91,55 @@ class WarmResult:
         return self.handler.p99_us / self.direct.p99_us
 
 
-def run(*, iterations: int = 1000, rounds: int = 5, warmup: int = 200) -> list[WarmResult]:
-    with example_backend() as target:
+def run(
+    *, iterations: int = 1000, rounds: int = 5, warmup: int = 200, naive: bool = True
+) -> list[WarmResult]:
+    with example_backend() as target, s3_endpoint() as url:
         os.environ["TRANSCODER_DESCRIPTORS"] = str(LIBRARY_SET)
         os.environ["TRANSCODER_BACKENDS"] = target
         _quiet_logging()
         from grpc_transcoder.lambda_handler import handler, runtime
 
+        naive_handler = _naive(url) if naive else None
         channel = grpc.insecure_channel(target)
         try:
             scenarios = _scenarios(runtime.current().registry, channel)
             results = []
             for scenario in scenarios:
-                timed = interleaved(
-                    {"direct": scenario.direct, "handler": _invoke(handler, scenario.event)},
-                    iterations=iterations,
-                    rounds=rounds,
-                    warmup=warmup,
+                calls = {"direct": scenario.direct, "handler": _invoke(handler, scenario.event)}
+                if naive_handler is not None and scenario.naive:
+                    calls["naive"] = _invoke(naive_handler, scenario.event)
+                with _stdout_to_devnull():  # the EMF lines, as Lambda would collect them
+                    timed = interleaved(calls, iterations=iterations, rounds=rounds, warmup=warmup)
+                results.append(
+                    WarmResult(scenario.name, timed["direct"], timed["handler"], timed.get("naive"))
                 )
-                results.append(WarmResult(scenario.name, timed["direct"], timed["handler"]))
             return results
         finally:
             channel.close()
+
+
+def _naive(url: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The naive transcoder's handler, reading the same descriptors from the S3 endpoint."""
+    os.environ["TRANSCODER_DESCRIPTORS"] = upload(
+        url, "naive-descriptors", "library.binpb", LIBRARY_SET.read_bytes()
+    )
+    try:
+        from benchmarks import naive
+
+        return naive.handler
+    finally:
+        os.environ["TRANSCODER_DESCRIPTORS"] = str(LIBRARY_SET)
+
+
+@contextlib.contextmanager
+def _stdout_to_devnull() -> Iterator[None]:
+    with open(os.devnull, "w") as sink:
+        saved, sys.stdout = sys.stdout, sink
+        try:
+            yield
+        finally:
+            sys.stdout = saved
 
 
 def _quiet_logging() -> None:
@@ -158,6 +209,7 @@ def _scenarios(registry: Any, channel: grpc.Channel) -> list[Scenario]:
             "GET /v1/debug:stream?count=100 (server stream, 100 messages)",
             build(Source.HTTP_API, "GET", "/v1/debug:stream", query=[("count", "100")]),
             lambda: list(stream(stream_request, timeout=10)),
+            naive=False,  # the naive transcoder makes unary calls only
         ),
     ]
 
