@@ -280,6 +280,7 @@ def test_decode_rejects_what_json_format_rejects_naming_the_field(
             id="message-by-both-names",
         ),
         pytest.param({"fInt32": 1, "f_int32": 1}, "f_int32", "given twice", id="scalar-by-both-names"),
+        pytest.param({"f_int32": 1, "fInt32": 1}, "f_int32", "given twice", id="proto-name-first"),
     ],
 )  # fmt: skip
 def test_decode_rejects_what_protobufs_cpp_and_go_parsers_reject(

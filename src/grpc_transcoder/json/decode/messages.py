@@ -11,7 +11,7 @@ import difflib
 import enum
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from google.protobuf import descriptor_pool
@@ -55,7 +55,8 @@ class FieldDecoder:
     null: Null
     set: field_setters.Setter
     empty: type | None = None  # list for repeated fields, dict for maps: `[]`/`{}` just clear
-    aliased: bool = False  # its JSON name and proto name differ: an object could give both
+    # Under its proto name, when its JSON name differs: an object giving both is refused.
+    twin: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +174,6 @@ def decode_fields(table: FieldTable, message: Message, value: dict[Any, Any], de
     """Merge a JSON object into `message`; raises Invalid with every problem found."""
     problems: Problems | None = None
     oneofs: set[str] | None = None
-    given: set[str] | None = None  # fields given by an aliased key
     fields = table.fields
     for key, item in value.items():
         field = fields.get(key)
@@ -181,8 +181,9 @@ def decode_fields(table: FieldTable, message: Message, value: dict[Any, Any], de
             if field is None:
                 _unknown(table, key)
                 continue
-            if field.aliased:
-                given = _once(given, field.attr, key)
+            twin = field.twin
+            if twin and twin in value:  # protobuf's C++ and Go parsers refuse it too
+                raise invalid(f"the field {key} is given twice, also as {show(twin)}")
             if item is None:
                 _set_null(field, message)
             elif type(item) is field.empty and not item:  # common in echoed, fully printed JSON
@@ -197,17 +198,6 @@ def decode_fields(table: FieldTable, message: Message, value: dict[Any, Any], de
             problems = prefixed(problems, _key_segment(key), exc)
     if problems is not None:
         raise Invalid(problems)
-
-
-def _once(given: set[str] | None, attr: str, key: str) -> set[str]:
-    """Refuse a field given twice in one object, by its JSON name and by its proto name
-    (protobuf's C++ and Go parsers refuse it; Python's json_format keeps the last)."""
-    if given is None:
-        return {attr}
-    if attr in given:
-        raise invalid(f"the field {attr} is given twice, as {show(key)} and by its other name")
-    given.add(attr)
-    return given
 
 
 def _key_segment(key: Any) -> str:
@@ -273,7 +263,8 @@ def _compile_table(decoders: Decoders, descriptor: Descriptor) -> FieldTable | N
     fields: dict[str, FieldDecoder] = {}
     compiled = [(field, _field_decoder(decoders, field)) for field in descriptor.fields]
     for field, decoder in compiled:
-        fields[field.name] = decoder
+        differs = field.json_name != field.name
+        fields[field.name] = replace(decoder, twin=field.json_name) if differs else decoder
     for field, decoder in compiled:  # a json_name wins over an equal proto name
         fields[field.json_name] = decoder
     json_names = tuple(field.json_name for field in descriptor.fields)
@@ -282,7 +273,6 @@ def _compile_table(decoders: Decoders, descriptor: Descriptor) -> FieldTable | N
 
 def _field_decoder(decoders: Decoders, field: FieldDescriptor) -> FieldDecoder:
     oneof = field.containing_oneof.name if field.containing_oneof is not None else None
-    aliased = field.json_name != field.name
     setter = field_setters.setter(
         field,
         decoders.for_type,
@@ -290,7 +280,7 @@ def _field_decoder(decoders: Decoders, field: FieldDescriptor) -> FieldDecoder:
         enum_case_insensitive=decoders.enum_case_insensitive,
     )
     null = _null_rule(field)
-    return FieldDecoder(field.name, oneof, null, setter, _empty_form(field), aliased)
+    return FieldDecoder(field.name, oneof, null, setter, _empty_form(field))
 
 
 def _empty_form(field: FieldDescriptor) -> type | None:
