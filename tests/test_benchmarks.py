@@ -42,3 +42,21 @@ def test_an_unknown_section_is_refused() -> None:
     )
     assert done.returncode == 2
     assert "unknown sections: nonsense" in done.stderr
+
+
+def test_where_the_time_goes_prints_its_breakdowns() -> None:
+    for what, expected in (
+        ("warm", ("handler, canned answer (own code)", "transcoder", "grpc")),
+        ("cold", ("the transcoder's modules", "status                           200")),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks.where_time_goes", what, "--quick"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        for text in expected:
+            assert text in done.stdout, done.stdout
