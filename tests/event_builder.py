@@ -202,3 +202,16 @@ def response_header(response: dict[str, Any], name: str) -> str | None:
         if key.lower() == name.lower():
             return ", ".join(values)
     return None
+
+
+def response_cookies(response: dict[str, Any]) -> list[str]:
+    """The Set-Cookie values of a Lambda proxy response, each one whole, wherever the source
+    puts them: `cookies` (payload 2.0, function URLs) or `multiValueHeaders`/`headers`."""
+    found = list(response.get("cookies") or [])
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        if key.lower() == "set-cookie":
+            found.extend(values)
+    for key, value in (response.get("headers") or {}).items():
+        if key.lower() == "set-cookie":
+            found.append(value)
+    return found

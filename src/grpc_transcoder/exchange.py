@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from grpc_transcoder.observe import tracing
@@ -62,12 +62,27 @@ class HttpRequest:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """The HTTP answer. `headers` must not repeat `content-type`."""
+    """The HTTP answer. `headers` must not repeat `content-type`; `cookies` are `Set-Cookie`
+    values, each sent as a header of its own."""
 
     status: int
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
     content_type: str = JSON_CONTENT_TYPE
+    cookies: tuple[str, ...] = ()
+
+
+def with_headers(reply: Reply, added: Mapping[str, str]) -> Reply:
+    """`reply` with `added` headers (lower-case names); a `vary` value joins the one there
+    unless it names it already."""
+    headers = dict(reply.headers)
+    for name, value in added.items():
+        present = headers.get(name) if name == "vary" else None
+        if not present:
+            headers[name] = value
+        elif value.lower() not in (token.strip().lower() for token in present.split(",")):
+            headers[name] = f"{present}, {value}"
+    return replace(reply, headers=headers)
 
 
 def media_type(content_type: str) -> tuple[str, str]:

@@ -11,19 +11,29 @@ import logging
 from google.protobuf.message import Message
 
 from grpc_transcoder.calling.caller import ResponseStream
+from grpc_transcoder.decoding import content_encoding
 from grpc_transcoder.decoding import streams as stream_decoding
-from grpc_transcoder.encoding import response_metadata
+from grpc_transcoder.encoding import compression, conditional, response_metadata
 from grpc_transcoder.encoding import streams as stream_encoding
 from grpc_transcoder.encoding.streams import StreamEncoder
-from grpc_transcoder.errors import NotReadyError, TranscoderError, error_body, internal_error
-from grpc_transcoder.exchange import HttpRequest, Reply
+from grpc_transcoder.errors import (
+    NotReadyError,
+    RouteNotFoundError,
+    TranscoderError,
+    error_body,
+    internal_error,
+)
+from grpc_transcoder.exchange import HttpRequest, Reply, with_headers
 from grpc_transcoder.hooks.table import HookRun
 from grpc_transcoder.loading.runtime import Runtime
+from grpc_transcoder.loading.serving import ServingOptions
 from grpc_transcoder.loading.state import State
 from grpc_transcoder.observe import access_log, metrics
 from grpc_transcoder.passthrough import forward, grpc_web, grpc_web_reply
 from grpc_transcoder.passthrough.grpc_web import WebFormat
+from grpc_transcoder.reserved.cors import CorsPolicy
 from grpc_transcoder.routing.table import Match
+from grpc_transcoder.settings import Passthrough
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +53,28 @@ def transcode(
     log = access_log.RequestLog(request, cold_start=access_log.first_request(runtime))
     web = grpc_web.negotiate(request.content_type, request.headers.get("accept", ""))
     reply = _answer(runtime, request, web, log, refused)
+    if log.serving is not None:
+        reply = _for_the_client(request, reply, log.serving)
     _observe(log, reply)
     return reply
+
+
+def _for_the_client(request: HttpRequest, reply: Reply, serving: ServingOptions) -> Reply:
+    """What every answer gets on its way out, errors included: 304 for a matching
+    If-None-Match, the CORS headers of an allowed origin, and gzip where it is accepted."""
+    try:
+        reply = conditional.not_modified(request, reply)
+        cors = serving.cors
+        if cors is not None and "origin" in request.headers:
+            added = cors.answer_headers(request)
+            if added is not None and "access-control-allow-origin" not in reply.headers:
+                reply = with_headers(reply, added)
+            reply = with_headers(reply, {"vary": "Origin"})
+        accept = request.headers.get("accept-encoding", "")
+        return compression.compressed(reply, accept, serving.compression_min_bytes)
+    except Exception:
+        logger.exception("could not finish the answer to %s", request.request_id)
+        return reply
 
 
 def _answer(
@@ -60,6 +90,10 @@ def _answer(
         log.loaded(state)
         if refused is not None:
             raise refused
+        request = content_encoding.decoded(request, state.serving.max_request_bytes)
+        cors = state.serving.cors
+        if cors is not None and cors.is_preflight(request):
+            return _preflight(state, request, cors, log)
         reserved = _reserved(runtime, state, request, log)
         if reserved is not None:
             return reserved
@@ -76,6 +110,21 @@ def _answer(
         internal = internal_error(request.request_id)
         log.failed(internal)
         return _error_reply(internal, web, state)
+
+
+def _preflight(
+    state: State, request: HttpRequest, cors: CorsPolicy, log: access_log.RequestLog
+) -> Reply:
+    """A CORS preflight, answered with the methods the path's routes allow (POST for a
+    pass-through path, when pass-through is on); 404 for a path no route matches."""
+    log.reserved("CORS preflight")
+    methods = state.routes.allowed_methods(request.path)
+    passthrough = state.serving.passthrough is not Passthrough.OFF
+    if not methods and passthrough and forward.is_call_path(request.path, state.routes.base_path):
+        methods = ("POST",)
+    if not methods:
+        raise RouteNotFoundError(f"no route for {request.path[:200]!r} to allow")
+    return cors.preflight(request, methods)
 
 
 def _reserved(
@@ -168,7 +217,11 @@ def _transcode(state: State, request: HttpRequest, log: access_log.RequestLog) -
         match.route, hooked.response_bytes(result.response, method.output)
     )
     return response_metadata.finish(
-        reply, result.initial_metadata, result.trailing_metadata, state.calls.max_response_bytes
+        reply,
+        result.initial_metadata,
+        result.trailing_metadata,
+        state.calls.max_response_bytes,
+        state.serving.response_headers,
     )
 
 

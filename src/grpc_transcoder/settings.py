@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -51,6 +52,38 @@ class Passthrough(enum.Enum):
     OFF = "off"
     KNOWN = "known"  # services in the loaded descriptors
     ALL = "all"  # any service a backend pattern matches, including unknown ones
+
+
+# The request headers the transcoder reads: what a browser may send by default under CORS.
+CORS_ALLOW_HEADERS = (
+    "authorization",
+    "content-type",
+    "grpc-timeout",
+    "x-grpc-web",
+    "x-user-agent",
+    "connect-protocol-version",
+    "connect-timeout-ms",
+    "traceparent",
+    "tracestate",
+)
+# Never copied from backend metadata as plain response headers (TRANSCODER_RESPONSE_HEADERS):
+# hop-by-hop headers, and the ones that describe the body the transcoder itself writes.
+NOT_RESPONSE_HEADERS = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "content-type",
+        "content-encoding",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +134,13 @@ class Settings:
     openapi_path: str = ""
     passthrough: Passthrough = Passthrough.KNOWN
     hooks: str = ""
+    cors_origins: tuple[str, ...] = ()
+    cors_allow_headers: tuple[str, ...] = CORS_ALLOW_HEADERS
+    cors_expose_headers: tuple[str, ...] = ()
+    cors_max_age: int = 600
+    cors_allow_credentials: bool = False
+    compression_min_bytes: int = 1024
+    response_headers: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +259,44 @@ def _claims(name: str, raw: str) -> tuple[tuple[str, str], ...]:
         if not key or key.startswith("grpc-") or not key.isascii():
             raise ConfigurationError(f"{name}: {key!r} cannot be a metadata key")
     return pairs
+
+
+def _origins(name: str, raw: str) -> tuple[str, ...]:
+    """`*`, or origins such as `https://app.example.com` (scheme, host, optional port)."""
+    origins = tuple(origin.rstrip("/") for origin in _list(name, raw))
+    if "*" in origins and len(origins) > 1:
+        raise ConfigurationError(f"{name}: `*` allows every origin; list no others beside it")
+    for origin in origins:
+        scheme, _, host = origin.partition("://")
+        if origin != "*" and (scheme.lower() not in {"http", "https"} or not host or "/" in host):
+            raise ConfigurationError(
+                f"{name}: {origin!r} is not an origin (scheme://host[:port], e.g. "
+                "https://app.example.com)"
+            )
+    return origins
+
+
+def _header_names(name: str, raw: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(item.lower() for item in _list(name, raw)))
+    for header in names:
+        if header != "*" and not _TOKEN.fullmatch(header):
+            raise ConfigurationError(f"{name}: {header!r} is not a header name")
+    return names
+
+
+def _response_headers(name: str, raw: str) -> frozenset[str]:
+    keys = frozenset(_header_names(name, raw))
+    for key in sorted(keys):
+        if key in NOT_RESPONSE_HEADERS:
+            raise ConfigurationError(
+                f"{name}: {key} is never copied (hop-by-hop, or set by the transcoder itself)"
+            )
+        if key == "*" or key.startswith("grpc-") or key.endswith("-bin"):
+            raise ConfigurationError(f"{name}: {key!r} cannot be copied as a plain header")
+    return keys
+
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+")
 
 
 def _log_level(name: str, raw: str) -> str:
@@ -426,6 +504,41 @@ SETTINGS: tuple[Setting, ...] = (
         _text,
         "Python module (packaged with the function) defining request and response hooks.",
     ),
+    Setting(
+        "CORS_ORIGINS",
+        _origins,
+        "Comma-separated origins browsers may call from (`https://app.example.com`), or `*`; empty turns CORS off. The function then answers preflights (`OPTIONS`) itself and adds `Access-Control-Allow-Origin` to answers for those origins.",
+    ),
+    Setting(
+        "CORS_ALLOW_HEADERS",
+        _header_names,
+        "Request headers a browser may send (`Access-Control-Allow-Headers`); the default is the headers the transcoder reads. Add the names of TRANSCODER_FORWARD_HEADERS you forward.",
+    ),
+    Setting(
+        "CORS_EXPOSE_HEADERS",
+        _header_names,
+        "Response headers scripts may read (`Access-Control-Expose-Headers`). Empty: the ones the transcoder sets (`grpc-status`, `grpc-message`, `www-authenticate`, `allow`, the TRANSCODER_RESPONSE_HEADERS), and `*` for every `Grpc-Metadata-*` header unless credentials are allowed.",
+    ),
+    Setting(
+        "CORS_MAX_AGE",
+        _integer,
+        "Seconds a browser may cache a preflight answer (`Access-Control-Max-Age`).",
+    ),
+    Setting(
+        "CORS_ALLOW_CREDENTIALS",
+        _bool,
+        "Let browsers send cookies and HTTP authentication (`Access-Control-Allow-Credentials: true`); refused with the origin `*`.",
+    ),
+    Setting(
+        "COMPRESSION_MIN_BYTES",
+        _integer,
+        "Answers of at least this many bytes are gzip-compressed for clients whose `Accept-Encoding` allows it; 0 turns compression off. Requests with `Content-Encoding: gzip` are always accepted.",
+    ),
+    Setting(
+        "RESPONSE_HEADERS",
+        _response_headers,
+        "Comma-separated backend metadata keys also copied as plain response headers (e.g. `location,cache-control,etag,set-cookie`); each `set-cookie` value stays a cookie of its own. Hop-by-hop headers, `content-length`, `content-type` and `content-encoding` are refused.",
+    ),
 )
 
 NAMES: frozenset[str] = frozenset(PREFIX + setting.name for setting in SETTINGS)
@@ -446,7 +559,13 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
             values[key] = setting.parse(PREFIX + setting.name, raw)
     if overrides:
         raise TypeError(f"unknown settings: {', '.join(sorted(overrides))}")
-    return Settings(**values)
+    settings = Settings(**values)
+    if settings.cors_allow_credentials and "*" in settings.cors_origins:
+        raise ConfigurationError(
+            f"{PREFIX}CORS_ALLOW_CREDENTIALS: browsers refuse credentials with the origin `*`;"
+            f" list the origins in {PREFIX}CORS_ORIGINS"
+        )
+    return settings
 
 
 def describe() -> list[tuple[str, str, str]]:

@@ -58,6 +58,10 @@ class LambdaAdapter:
         self.config = LambdaConfig(
             api_gateway_base_path="/", text_mime_types=text_mime_types, exclude_headers=[]
         )
+        # A content-encoded (gzip) body is binary whatever its type: always base64.
+        self.binary = LambdaConfig(
+            api_gateway_base_path="/", text_mime_types=[], exclude_headers=[]
+        )
 
     def __call__(self, event: Any, context: Any) -> dict[str, Any]:
         """The Lambda response to `event`; `context` is Lambda's (or anything like it)."""
@@ -91,12 +95,16 @@ class LambdaAdapter:
     ) -> dict[str, Any]:
         headers = [[name.encode(), value.encode()] for name, value in reply.headers.items()]
         headers.append([b"content-type", reply.content_type.encode()])
+        # One header per cookie: Mangum makes them the `cookies` list of payload 2.0 events
+        # and function URLs, and `multiValueHeaders` of REST API and multi-value ALB events.
+        headers.extend([b"set-cookie", cookie.encode()] for cookie in reply.cookies)
         body = reply.body
         if head:  # a HEAD answer keeps the GET's headers and drops its body
             headers.append([b"content-length", str(len(body)).encode()])
             body = b""
         response: Response = {"status": reply.status, "headers": headers, "body": body}
-        shaper = SHAPERS[source](event if isinstance(event, dict) else {}, context, self.config)
+        config = self.binary if "content-encoding" in reply.headers else self.config
+        shaper = SHAPERS[source](event if isinstance(event, dict) else {}, context, config)
         return dict(shaper(response))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from grpc_transcoder.reserved.cors import CorsPolicy
 from grpc_transcoder.settings import ErrorFormat, Passthrough, Settings
 
 
@@ -22,6 +23,10 @@ class ServingOptions:
     openapi_path: str
     metrics: bool
     metrics_namespace: str
+    cors: CorsPolicy | None  # None: CORS off
+    compression_min_bytes: int  # 0: off
+    response_headers: frozenset[str]  # metadata keys also copied as plain headers
+    max_request_bytes: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServingOptions:
@@ -33,4 +38,8 @@ class ServingOptions:
             openapi_path=settings.openapi_path.rstrip("/"),
             metrics=settings.metrics,
             metrics_namespace=settings.metrics_namespace,
+            cors=CorsPolicy.from_settings(settings),
+            compression_min_bytes=settings.compression_min_bytes,
+            response_headers=settings.response_headers,
+            max_request_bytes=settings.max_request_bytes,
         )

@@ -67,6 +67,15 @@ def addressed(request: HttpRequest, base_path: str, web: WebFormat | None) -> Ad
     return Addressed(found[1], found[2], media, web) if found else None
 
 
+def is_call_path(path: str, base_path: str) -> bool:
+    """Whether `path` has the `/package.Service/Method` shape of a pass-through call."""
+    if base_path:
+        if not path.startswith(base_path + "/"):
+            return False
+        path = path[len(base_path) :]
+    return _PATH.fullmatch(path) is not None
+
+
 def answer(
     state: State, request: HttpRequest, web: WebFormat | None, log: access_log.RequestLog
 ) -> Reply | None:
@@ -90,7 +99,7 @@ def answer(
     max_bytes = state.calls.max_response_bytes
     call = RawCall(state.caller, spec, method, requests, hooked, state.registry, max_bytes)
     if target.web is None:
-        return _protobuf_reply(call, target.media_type, log)
+        return _protobuf_reply(call, target.media_type, log, state.serving.response_headers)
     return grpc_web_reply.call_reply(call, target.web, log)
 
 
@@ -172,7 +181,9 @@ def _check_cardinality(method: MethodInfo, messages: Sequence[bytes], *, web: bo
         )
 
 
-def _protobuf_reply(call: RawCall, media_type: str, log: access_log.RequestLog) -> Reply:
+def _protobuf_reply(
+    call: RawCall, media_type: str, log: access_log.RequestLog, plain: frozenset[str]
+) -> Reply:
     """The one response message with the metadata headers and `x-http-code` of JSON calls."""
     if call.streams:
         stream = call.stream()
@@ -183,7 +194,7 @@ def _protobuf_reply(call: RawCall, media_type: str, log: access_log.RequestLog) 
         data, initial, trailing = result.response, result.initial_metadata, result.trailing_metadata
     log.lap()  # called
     reply = Reply(200, call.response(data), content_type=media_type)
-    return response_metadata.finish(reply, initial, trailing, call.max_response_bytes)
+    return response_metadata.finish(reply, initial, trailing, call.max_response_bytes, plain)
 
 
 def _single(stream: ResponseStream, method: Method) -> bytes:

@@ -235,6 +235,24 @@ class RouteTable:
             raise self._no_route(http_method, path, keys, verb)
         return Match(route, _bindings(route.template, parts, self._keep))
 
+    def allowed_methods(self, path: str) -> tuple[str, ...]:
+        """The HTTP methods some route answers on the raw `path` (HEAD with GET), sorted;
+        () when no route matches it. What a CORS preflight is told."""
+        try:
+            parts, verb = self._split(PREFLIGHT, path)
+        except RouteNotFoundError:
+            return ()
+        keys = [canonical(part) for part in parts]
+        if self._trie.find(keys, verb, (ANY_METHOD,)) is not None:
+            return ANY_METHODS
+        return self._allowed(keys, verb)
+
+    def _allowed(self, keys: Sequence[str], verb: str) -> tuple[str, ...]:
+        allowed = {m for m in self._methods if self._trie.find(keys, verb, (m,)) is not None}
+        if "GET" in allowed:
+            allowed.add("HEAD")
+        return tuple(sorted(allowed))
+
     def _split(self, http_method: str, path: str) -> tuple[list[str], str]:
         """The raw segments and the verb of `path`, without the base path and trailing '/'."""
         if self._base_path:
@@ -258,17 +276,18 @@ class RouteTable:
     def _no_route(
         self, http_method: str, path: str, keys: Sequence[str], verb: str
     ) -> RouteNotFoundError | MethodNotAllowedError:
-        allowed = {m for m in self._methods if self._trie.find(keys, verb, (m,)) is not None}
-        if "GET" in allowed:
-            allowed.add("HEAD")
-        if not allowed:
+        allow = self._allowed(keys, verb)
+        if not allow:
             return RouteNotFoundError(f"no route for {http_method} {_quoted(path)}")
-        allow = sorted(allowed)
         return MethodNotAllowedError(
             f"{http_method} is not allowed on {_quoted(path)}; use {', '.join(allow)}",
             allow=allow,
         )
 
+
+PREFLIGHT = "OPTIONS"
+# What a route of kind "*" (`custom: {kind: "*"}`) is said to answer.
+ANY_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
 
 _KEPT = {
     UrlUnescape.RESERVED: RESERVED,
