@@ -247,14 +247,28 @@ def test_an_http_api_sends_every_path_to_the_function() -> None:
     assert all(e["Properties"]["ApiId"] == {"Ref": "TranscoderApi"} for e in events.values())
 
 
-def test_cors_is_configured_only_with_origins() -> None:
+def test_cors_is_configured_only_with_origins_and_in_one_place() -> None:
     cors = resource("TranscoderApi")["Properties"]["CorsConfiguration"]["Fn::If"]
-    assert (cors[0], cors[2]) == ("UseCors", NO_VALUE)
+    assert (cors[0], cors[2]) == ("CorsInApi", NO_VALUE)
     assert cors[1]["AllowOrigins"] == {"Fn::Split": [",", {"Ref": "CorsOrigins"}]}
-    assert template()["Conditions"]["UseCors"] == {
-        "Fn::Not": [{"Fn::Equals": [{"Ref": "CorsOrigins"}, ""]}]
-    }
+    conditions = template()["Conditions"]
+    assert conditions["UseCors"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "CorsOrigins"}, ""]}]}
     assert parameter("CorsOrigins")["Default"] == ""
+    assert set(parameter("CorsHandledBy")["AllowedValues"]) == {"api", "function"}
+    # The API and the function never both answer CORS: each needs origins and its own choice.
+    for where, condition in (("api", "CorsInApi"), ("function", "CorsInFunction")):
+        assert conditions[condition] == {
+            "Fn::And": [
+                {"Condition": "UseCors"},
+                {"Fn::Equals": [{"Ref": "CorsHandledBy"}, where]},
+            ]
+        }
+    for variable, value in (
+        ("TRANSCODER_CORS_ORIGINS", "CorsOrigins"),
+        ("TRANSCODER_CORS_ALLOW_HEADERS", "CorsAllowHeaders"),
+    ):
+        assert environment()[variable] == {"Fn::If": ["CorsInFunction", {"Ref": value}, NO_VALUE]}
+        settings.load({variable: str(parameter(value)["Default"] or "https://app.example.com")})
 
 
 def test_logs_go_to_a_log_group_with_retention() -> None:
