@@ -18,7 +18,7 @@ from benchmarks import report
 from benchmarks.harness import machine, versions
 
 README = Path(__file__).with_name("README.md")
-SECTIONS = ("warm", "cold", "codec", "routing", "hostile", "package")
+SECTIONS = ("warm", "cold", "codec", "routing", "hostile", "compression", "package")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         "codec": report.codec,
         "routing": report.routing,
         "hostile": report.hostile,
+        "compression": report.compression,
         "package": report.package,
     }
     parts = [_header(args)]

@@ -221,3 +221,26 @@ def hostile(quick: bool) -> str:
             f"| {r.honest.cpu_ms_per_mib:.1f} | {r.honest.peak_rss_mb:.1f} MB | {r.cpu_ratio:.2f}{_verdict(r.cpu_ratio, HOSTILE_CPU_TARGET)} |"
         )
     return "\n".join(rows)
+
+
+def compression(quick: bool) -> str:
+    from benchmarks import compression as compression_bench
+
+    count = 50 if quick else 200
+    results = (
+        compression_bench.run(count=count, iterations=5, rounds=1)
+        if quick
+        else compression_bench.run(count=count)
+    )
+    rows = [
+        f"### Compression: a {count}-message list answer, gzip and not (handler CPU per request)",
+        "",
+        "| answer | body bytes | Lambda payload bytes | CPU µs | p50 µs |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for result in results:
+        rows.append(
+            f"| {result.name} | {result.body_bytes:,} | {result.payload_bytes:,} "
+            f"| {result.timing.cpu_us:.0f} | {result.timing.p50_us:.0f} |"
+        )
+    return "\n".join(rows)

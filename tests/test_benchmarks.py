@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ from tests.conftest import ROOT
 
 def test_the_benchmark_command_prints_every_section() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--only", "warm,cold,codec,routing"],
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "warm,cold,codec,routing,compression"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -24,6 +25,8 @@ def test_the_benchmark_command_prints_every_section() -> None:
         assert heading in done.stdout, done.stdout
     assert "| GET /v1/shelves/fiction" in done.stdout
     assert "| example set |" in done.stdout
+    sizes = dict(re.findall(r"^\| (uncompressed|gzip) \| ([\d,]+) \|", done.stdout, re.M))
+    assert int(sizes["gzip"].replace(",", "")) * 3 < int(sizes["uncompressed"].replace(",", ""))
     # The built package starts with the runtime's Python, where this machine has one.
     if find_python("3.13", required=False):
         assert "| example set, built package (" in done.stdout
