@@ -13,7 +13,14 @@ from tests.conftest import ROOT
 
 def test_the_benchmark_command_prints_every_section() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--only", "warm,cold,codec,routing,compression"],
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--quick",
+            "--only",
+            "warm,cold,codec,routing,compression",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
