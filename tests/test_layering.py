@@ -38,6 +38,8 @@ FOREIGN_TO_CORE = ("grpc", "botocore", "boto3", "starlette", "mangum")
 ONLY_IN = {  # third-party packages and the only parts allowed to import them
     "mangum": ("edge", "lambda_handler"),
     "botocore": ("loading.s3",),
+    "grpc_reflection": ("loading.reflection",),
+    "yaml": ("loading.service_config",),
     "starlette": (),
 }
 

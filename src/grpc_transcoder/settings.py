@@ -91,6 +91,8 @@ class Settings:
     """The parsed settings; field names are the variable names without the prefix, lower-cased."""
 
     descriptors: tuple[str, ...] = ()
+    service_config: tuple[str, ...] = ()
+    reflection_timeout: float = 5.0
     backends: tuple[tuple[str, str], ...] = ()
     descriptors_ttl: float = 0.0
     descriptors_retry_seconds: float = 5.0
@@ -317,7 +319,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DESCRIPTORS",
         _list,
-        "Comma-separated FileDescriptorSet locations: a file, a directory (every *.binpb, *.pb, *.desc), s3://bucket/key[?versionId=...] or s3://bucket/prefix/.",
+        "Comma-separated FileDescriptorSet locations: a file, a directory (every *.binpb, *.pb, *.desc), s3://bucket/key[?versionId=...], s3://bucket/prefix/, or a server to ask by gRPC server reflection, grpc://host:port or grpcs://host:port (optionally `?service=package.Service`).",
+    ),
+    Setting(
+        "SERVICE_CONFIG",
+        _list,
+        "Comma-separated gRPC API Configuration YAML documents (`type: google.api.Service`, `http: rules:`), each a file or s3://bucket/key[?versionId=...]: HTTP rules for methods without annotations; a rule replaces the annotations of its method. Revalidated and swapped with the descriptors.",
+    ),
+    Setting(
+        "REFLECTION_TIMEOUT",
+        _number,
+        "Seconds a `grpc://` or `grpcs://` descriptor location (server reflection) may take in all; keeps the cold start inside Lambda's 10 s init phase.",
     ),
     Setting(
         "BACKENDS",

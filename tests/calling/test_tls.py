@@ -134,14 +134,14 @@ def start_tls(registry: Registry) -> Iterator[StartTls]:
     """Start the example backend with TLS; returns its port."""
     running: list[example_backend.RunningBackend] = []
 
-    def start(server: Pem, *, client_ca: bytes | None = None) -> int:
+    def start(server: Pem, *, client_ca: bytes | None = None, reflection: bool = False) -> int:
         credentials = grpc.ssl_server_credentials(
             [(server.key, server.cert)],
             root_certificates=client_ca,
             require_client_auth=client_ca is not None,
         )
         backend = example_backend.start(
-            "127.0.0.1:0", registry=registry, credentials=credentials, reflection=False
+            "127.0.0.1:0", registry=registry, credentials=credentials, reflection=reflection
         )
         running.append(backend)
         return backend.port
@@ -169,6 +169,27 @@ def test_tls_with_a_ca_bundle(
     response = _ping(handler, context)
     assert response["statusCode"] == 200
     assert response_json(response) == {"text": "over tls"}
+
+
+def test_descriptors_by_reflection_over_tls_use_the_backends_tls_settings(
+    pki: Pki,
+    pem_files: dict[str, str],
+    start_tls: StartTls,
+    make_library_handler: Callable[..., Handler],
+    context: LambdaContext,
+) -> None:
+    port = start_tls(pki.server, reflection=True)
+    target = f"grpcs://localhost:{port}"
+    handler = make_library_handler(
+        descriptors=(target,), backends=(("*", target),), tls_ca_file=pem_files["ca"]
+    )
+    response = _ping(handler, context)
+    assert (response["statusCode"], response_json(response)) == (200, {"text": "over tls"})
+    # Without the CA the reflection call cannot be trusted: not ready, naming the location.
+    untrusted = make_library_handler(descriptors=(target,), backends=(("*", target),))
+    refused = _ping(untrusted, context)
+    assert refused["statusCode"] == 503
+    assert f"{target}: server reflection" in response_json(refused)["message"]
 
 
 def test_system_roots_do_not_trust_a_private_ca(

@@ -2,10 +2,11 @@
 
     grpc-transcoder descriptors build PROTO... [-I DIR]... -o OUT [--no-source-info]
     grpc-transcoder descriptors fetch --reflection HOST:PORT -o OUT [--service NAME]... [--tls]
-    grpc-transcoder descriptors check [SOURCE...]
+    grpc-transcoder descriptors check [SOURCE...] [--service-config LOCATION]...
 
 `check` loads the sets exactly as the Lambda function does (the TRANSCODER_* settings of the
-environment apply; SOURCE defaults to TRANSCODER_DESCRIPTORS) and prints the services, methods
+environment apply; SOURCE defaults to TRANSCODER_DESCRIPTORS, --service-config to
+TRANSCODER_SERVICE_CONFIG) and prints the services, methods
 and routes found and every problem. Exit status 0 when all is well, 1 on any problem.
 """
 
@@ -25,6 +26,7 @@ from grpc_transcoder.loading import runtime
 from grpc_transcoder.loading.registry import MethodInfo, RuleOrigin
 from grpc_transcoder.loading.state import State
 from grpc_transcoder.routing.table import Route
+from grpc_transcoder_tools.cli_loading import add_service_config_option, service_configs
 
 OK, PROBLEMS = 0, 1
 
@@ -98,6 +100,7 @@ def _add_check(actions: Any) -> None:
         metavar="SOURCE",
         help="a file, directory or s3:// location (default: TRANSCODER_DESCRIPTORS)",
     )
+    add_service_config_option(check)
     check.set_defaults(run=run_check)
 
 
@@ -127,7 +130,7 @@ def _summary(fds: descriptor_pb2.FileDescriptorSet) -> str:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from grpc_transcoder_tools.reflection import ReflectionError, fetch
+    from grpc_transcoder.loading.reflection import ReflectionError, fetch
 
     try:
         fetched = fetch(args.reflection, services=args.service, timeout=args.timeout, tls=args.tls)
@@ -148,15 +151,22 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    lines, status = check(args.sources)
+    lines, status = check(args.sources, service_configs(args))
     print("\n".join(lines))
     return status
 
 
-def check(sources: Sequence[str]) -> tuple[list[str], int]:
+def check(
+    sources: Sequence[str], service_config: Sequence[str] | None = None
+) -> tuple[list[str], int]:
     """The report lines and the exit status for `sources`, loaded as the Lambda loads them."""
+    overrides: dict[str, tuple[str, ...]] = {}
+    if sources:
+        overrides["descriptors"] = tuple(sources)
+    if service_config is not None:
+        overrides["service_config"] = tuple(service_config)
     try:
-        configured = settings.load(descriptors=tuple(sources)) if sources else settings.load()
+        configured = settings.load(None, **overrides)
         loaded = runtime.build(configured)
     except DescriptorError as exc:
         return _problem_lines("cannot load the descriptor sets", exc.problems), PROBLEMS
@@ -200,7 +210,8 @@ def _services(loaded: State) -> list[str]:
 def _route(route: Route) -> str:
     if route.origin is RuleOrigin.DEFAULT:
         return f"{route} (default route)"
-    extras = [f"body: {route.body}"] * bool(route.body)
+    extras = ["service config"] * (route.origin is RuleOrigin.SERVICE_CONFIG)
+    extras += [f"body: {route.body}"] * bool(route.body)
     extras += [f"response_body: {route.response_body}"] * bool(route.response_body)
     return f"{route} ({', '.join(extras)})" if extras else str(route)
 

@@ -1,10 +1,11 @@
 """The `openapi` command: the OpenAPI 3.1 document of descriptor sets, on standard output.
 
-    grpc-transcoder openapi SOURCE... [--title TEXT] [--version TEXT] [--server URL]...
-                                      [--[no-]default-routes] [--[no-]default-routes-for-annotated]
-                                      [-o FILE]
+    grpc-transcoder openapi SOURCE... [--service-config LOCATION]... [--title TEXT]
+                                      [--version TEXT] [--server URL]... [--[no-]default-routes]
+                                      [--[no-]default-routes-for-annotated] [-o FILE]
 
-SOURCE is what TRANSCODER_DESCRIPTORS takes: a set file, a directory or an s3:// location. The
+SOURCE is what TRANSCODER_DESCRIPTORS takes: a set file, a directory, an s3:// or a grpc://
+location; --service-config what TRANSCODER_SERVICE_CONFIG takes (default: that setting). The
 document describes the routes as a function with the same TRANSCODER_* settings serves them
 (JSON names, enums, error format, base path); descriptions come from the proto comments when
 the sets were built with source info (`descriptors build` keeps it). Exit status: 0, or 2 when
@@ -24,11 +25,14 @@ import orjson
 
 from grpc_transcoder import settings as settings_module
 from grpc_transcoder.errors import ConfigurationError
-from grpc_transcoder.loading import registry as descriptors
-from grpc_transcoder.loading import sources as descriptor_source
 from grpc_transcoder.reserved.openapi import comments as openapi_comments
 from grpc_transcoder.reserved.openapi import document as openapi
 from grpc_transcoder.routing import table as routing
+from grpc_transcoder_tools.cli_loading import (
+    add_service_config_option,
+    read_registry,
+    service_configs,
+)
 
 
 def register(commands: Any) -> None:
@@ -61,6 +65,7 @@ def register(commands: Any) -> None:
         help="the default route for annotated methods too"
         " (default: TRANSCODER_DEFAULT_ROUTES_FOR_ANNOTATED)",
     )
+    add_service_config_option(parser)
     parser.add_argument("-o", "--output", type=Path, help="write to FILE instead of stdout")
     parser.set_defaults(run=run)
 
@@ -74,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
             servers=args.server,
             default_routes=args.default_routes,
             default_routes_for_annotated=args.default_routes_for_annotated,
+            service_config=service_configs(args),
         )
     except ConfigurationError as exc:
         print(f"grpc-transcoder openapi: {exc}", file=sys.stderr)
@@ -94,14 +100,14 @@ def build_document(
     servers: Sequence[str] = (),
     default_routes: bool | None = None,
     default_routes_for_annotated: bool | None = None,
+    service_config: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The document of `sources`; options left empty or None take the TRANSCODER_* settings.
 
     Raises ConfigurationError when the settings or the descriptor sets cannot be loaded.
     """
     configured = settings_module.load()
-    blobs = descriptor_source.read_all(sources)
-    registry = descriptors.build(blobs)
+    registry, blobs = read_registry(sources, service_config, configured)
     routes, _problems = routing.routes_for(
         registry,
         default_routes=_either(default_routes, configured.default_routes),

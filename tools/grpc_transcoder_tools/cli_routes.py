@@ -1,12 +1,13 @@
 """The `routes` command: the effective HTTP route table of descriptor sets, with its problems.
 
-    grpc-transcoder routes SOURCE... [--[no-]default-routes] [--[no-]default-routes-for-annotated]
-                                     [--json]
+    grpc-transcoder routes SOURCE... [--service-config LOCATION]... [--[no-]default-routes]
+                                     [--[no-]default-routes-for-annotated] [--json]
 
-SOURCE is what TRANSCODER_DESCRIPTORS takes: a set file, a directory or an s3:// location. Prints
-each route (HTTP method, template, body, response_body, gRPC method and the rule that produced
-it), the templates that overlap, and every rule that cannot be routed. Exit status: 0 when every
-rule routes, 1 when some rule has a problem, 2 when the descriptors cannot be loaded.
+SOURCE is what TRANSCODER_DESCRIPTORS takes: a set file, a directory or an s3:// location;
+--service-config what TRANSCODER_SERVICE_CONFIG takes (default: that setting). Prints each route
+(HTTP method, template, body, response_body, gRPC method and the rule that produced it), the
+templates that overlap, and every rule that cannot be routed. Exit status: 0 when every rule
+routes, 1 when some rule has a problem, 2 when the descriptors cannot be loaded.
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ import orjson
 
 from grpc_transcoder import settings
 from grpc_transcoder.errors import ConfigurationError
-from grpc_transcoder.loading import registry as descriptors
-from grpc_transcoder.loading import sources as descriptor_source
 from grpc_transcoder.loading.registry import RuleOrigin
 from grpc_transcoder.routing import table as routing
 from grpc_transcoder.routing.table import Route, RouteProblem, RouteTable
+from grpc_transcoder_tools.cli_loading import (
+    add_service_config_option,
+    read_registry,
+    service_configs,
+)
 from grpc_transcoder_tools.route_overlaps import Overlap, overlaps
 
 COLUMNS = ("HTTP", "TEMPLATE", "BODY", "RESPONSE_BODY", "GRPC METHOD", "ORIGIN")
@@ -39,6 +43,7 @@ class Report:
     overlaps: tuple[Overlap, ...]
     problems: tuple[RouteProblem, ...]
     methods: int  # gRPC methods in the sets
+    rule_problems: tuple[str, ...] = ()  # service-config rules left out
 
 
 def register(commands: Any) -> None:
@@ -49,6 +54,7 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("sources", nargs="+", metavar="SOURCE", help="a descriptor set location")
+    add_service_config_option(parser)
     parser.add_argument(
         "--default-routes",
         action=argparse.BooleanOptionalAction,
@@ -71,12 +77,13 @@ def run(args: argparse.Namespace) -> int:
             args.sources,
             default_routes=args.default_routes,
             default_routes_for_annotated=args.default_routes_for_annotated,
+            service_config=service_configs(args),
         )
     except ConfigurationError as exc:
         print(f"grpc-transcoder routes: {exc}", file=sys.stderr)
         return 2
     print(render_json(report) if args.json else render_text(report))
-    return 1 if report.problems else 0
+    return 1 if report.problems or report.rule_problems else 0
 
 
 def build_report(
@@ -84,13 +91,15 @@ def build_report(
     *,
     default_routes: bool | None = None,
     default_routes_for_annotated: bool | None = None,
+    service_config: Sequence[str] | None = None,
 ) -> Report:
     """The report for `sources`; an option left at None takes its TRANSCODER_* setting.
 
-    Raises ConfigurationError when the settings or the descriptor sets cannot be loaded.
+    Raises ConfigurationError when the settings, the descriptor sets or the service configs
+    cannot be loaded.
     """
     configured = settings.load()
-    registry = descriptors.build(descriptor_source.read_all(sources))
+    registry, _ = read_registry(sources, service_config, configured)
     routes, problems = routing.routes_for(
         registry,
         default_routes=_either(default_routes, configured.default_routes),
@@ -100,7 +109,13 @@ def build_report(
     )
     table = RouteTable(routes)
     ordered = tuple(sorted(routes, key=_listing_order))
-    return Report(ordered, tuple(overlaps(table)), tuple(problems), len(registry.methods))
+    return Report(
+        ordered,
+        tuple(overlaps(table)),
+        tuple(problems),
+        len(registry.methods),
+        registry.rule_problems,
+    )
 
 
 def _listing_order(route: Route) -> tuple[bool, str, str]:
@@ -122,6 +137,9 @@ def render_text(report: Report) -> str:
     lines += ["", f"{len(report.routes)} routes for {report.methods} gRPC methods."]
     lines += _overlap_lines(report.overlaps)
     lines += _problem_lines(report.problems)
+    if report.rule_problems:
+        lines += ["", f"Service config rules left out ({len(report.rule_problems)}):"]
+        lines += [f"  {problem}" for problem in report.rule_problems]
     return "\n".join(lines)
 
 
@@ -170,6 +188,7 @@ def render_json(report: Report) -> str:
             }
             for p in report.problems
         ],
+        "service_config_problems": list(report.rule_problems),
     }
     return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -33,6 +33,7 @@ class RuleOrigin(enum.Enum):
 
     ANNOTATION = "annotation"
     ADDITIONAL_BINDING = "additional_binding"
+    SERVICE_CONFIG = "service_config"  # a rule of TRANSCODER_SERVICE_CONFIG (or its bindings)
     DEFAULT = "default"
 
 
@@ -77,8 +78,9 @@ class Registry:
     methods: Mapping[str, MethodInfo]  # by gRPC path, "/package.Service/Method"
     services: tuple[str, ...]
     files: tuple[str, ...]
-    version: str  # a short hash of the input bytes, for logs
+    version: str  # a short hash of the input bytes (sets and service configs), for logs
     notes: tuple[str, ...] = ()  # harmless oddities worth a log line (see `loading.merge`)
+    rule_problems: tuple[str, ...] = ()  # service-config rules left out, and why
 
     def message_class(self, descriptor: Descriptor) -> type[Message]:
         """The message class of a type; built on first use and cached by protobuf."""
@@ -88,27 +90,51 @@ class Registry:
         return self.message_class(self.pool.FindMessageTypeByName(full_name))()
 
 
-def build(blobs: Sequence[Blob], *, read_problems: Sequence[str] = ()) -> Registry:
+def build(
+    blobs: Sequence[Blob],
+    *,
+    read_problems: Sequence[str] = (),
+    service_configs: Sequence[Blob] = (),
+) -> Registry:
     """Merge `blobs` with the bundled standard files and index every method.
 
-    Raises DescriptorError listing every problem: `read_problems` (locations that could not
-    be read), corrupt sets, conflicting duplicates, missing imports, files protobuf rejects,
-    and sets that define no service.
+    The HTTP rules of `service_configs` (TRANSCODER_SERVICE_CONFIG documents) replace the
+    annotations of the methods they name. Raises DescriptorError listing every problem:
+    `read_problems` (locations that could not be read), corrupt sets, conflicting duplicates,
+    missing imports, files protobuf rejects, sets that define no service, and service configs
+    that cannot be read as one; a single rule that is wrong is a `rule_problems` entry instead.
     """
     problems: list[str] = list(read_problems)
     merged = descriptor_merge.merge(blobs, problems)
     services, notes = _user_services(merged, blobs, problems)
+    rules: Mapping[str, tuple[HttpRule, ...]] = {}
+    rule_problems: list[str] = []
+    if service_configs:
+        from grpc_transcoder.loading import service_config  # noqa: PLC0415 - only when configured
+
+        rules, rule_problems = service_config.rules(service_configs, problems)
     if problems:
         raise DescriptorError(problems)
     methods = _index_methods(merged.pool, services)
+    for path in rules:
+        if path in methods:
+            methods[path] = replace(methods[path], rules=rules[path])
+        else:
+            rule_problems.append(f"{_selector(path)}: no such method in the descriptor sets")
     return Registry(
         pool=merged.pool,
         methods=methods,
         services=tuple(name for name, _ in services),
         files=merged.files,
-        version=version_of(blobs),
+        version=version_of((*blobs, *service_configs)),
         notes=(*merged.notes, *notes),
+        rule_problems=tuple(rule_problems),
     )
+
+
+def _selector(grpc_path: str) -> str:
+    """`package.Service.Method` (a service config's selector) for `/package.Service/Method`."""
+    return grpc_path[1:].replace("/", ".")
 
 
 def version_of(blobs: Sequence[Blob]) -> str:
@@ -170,12 +196,12 @@ def _rules(options: Any, http: Any) -> tuple[HttpRule, ...]:
     if not options.HasExtension(http):
         return ()
     rule: Any = options.Extensions[http]
-    first = _flatten(rule, RuleOrigin.ANNOTATION)
-    extra = [_flatten(b, RuleOrigin.ADDITIONAL_BINDING) for b in rule.additional_bindings]
+    first = flatten(rule, RuleOrigin.ANNOTATION)
+    extra = [flatten(b, RuleOrigin.ADDITIONAL_BINDING) for b in rule.additional_bindings]
     return tuple(r for r in (first, *extra) if r is not None)
 
 
-def _flatten(rule: Any, origin: RuleOrigin) -> HttpRule | None:
+def flatten(rule: Any, origin: RuleOrigin) -> HttpRule | None:
     """One HttpRule message as an HttpRule value; None when it names no pattern."""
     pattern = rule.WhichOneof("pattern")
     if pattern is None:

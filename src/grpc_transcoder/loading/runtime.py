@@ -36,8 +36,16 @@ def build(settings: Settings, *, channels: ChannelCache | None = None) -> State:
 
 def _read_and_build(settings: Settings, channels: ChannelCache | None) -> tuple[State, Snapshot]:
     # Sets that could be read are still checked when others could not: one report, every problem.
-    snapshot, read_problems = descriptor_source.read_each(settings.descriptors)
-    built = state.build(settings, snapshot.blobs, read_problems=read_problems, channels=channels)
+    snapshot, read_problems = descriptor_source.read_each(
+        settings.descriptors, settings.service_config, settings=settings
+    )
+    built = state.build(
+        settings,
+        snapshot.blobs,
+        read_problems=read_problems,
+        service_configs=snapshot.config_blobs,
+        channels=channels,
+    )
     return built, snapshot
 
 
@@ -141,7 +149,7 @@ class Runtime:
         started = self._clock()
         self._revalidate_at = self._next_check(current, previous)
         try:
-            snapshot = descriptor_source.revalidate(previous)
+            snapshot = descriptor_source.revalidate(previous, current.settings)
         except Exception as exc:  # noqa: BLE001 - S3 trouble must not stop a working container
             logger.error(
                 "cannot revalidate descriptors, still serving %s: %s",
@@ -157,10 +165,16 @@ class Runtime:
     def _swap(self, current: State, snapshot: Snapshot, started: float) -> bool:
         # Remembered even if it does not build: an unchanged broken set is not fetched again.
         self._snapshot = snapshot
-        if descriptors.version_of(snapshot.blobs) == current.registry.version:
+        every = (*snapshot.blobs, *snapshot.config_blobs)
+        if descriptors.version_of(every) == current.registry.version:
             return False  # re-uploaded with the same bytes (a new ETag, nothing new)
         try:
-            loaded = state.build(current.settings, snapshot.blobs, channels=self.channels)
+            loaded = state.build(
+                current.settings,
+                snapshot.blobs,
+                service_configs=snapshot.config_blobs,
+                channels=self.channels,
+            )
         except Exception as exc:  # noqa: BLE001 - a broken set never replaces a working one
             self._rejected = _reason(exc)
             logger.error(

@@ -64,6 +64,7 @@ def build(
     blobs: Sequence[Blob],
     *,
     read_problems: Sequence[str] = (),
+    service_configs: Sequence[Blob] = (),
     channels: ChannelCache | None = None,
 ) -> State:
     """Build everything from descriptor sets already read (and the problems reading others).
@@ -71,13 +72,16 @@ def build(
     `channels` are the runtime's, which outlive every State; raises ConfigurationError naming
     each problem.
     """
-    registry = descriptors.build(blobs, read_problems=read_problems)
+    registry = descriptors.build(
+        blobs, read_problems=read_problems, service_configs=service_configs
+    )
     routes, problems = routes_for(
         registry,
         default_routes=settings.default_routes,
         default_routes_for_annotated=settings.default_routes_for_annotated,
     )
-    warnings = [f"route skipped: {problem}" for problem in problems]
+    warnings = [f"service config rule skipped: {problem}" for problem in registry.rule_problems]
+    warnings += [f"route skipped: {problem}" for problem in problems]
     calls = CallPolicy.from_settings(settings)
     unrouted = calls.backends.unrouted(registry.services)
     if unrouted and settings.backends:
