@@ -191,7 +191,8 @@ def test_the_role_grants_only_logs_and_the_descriptor_objects() -> None:
 
 
 def test_objects_are_readable_only_at_the_key_or_under_the_prefix() -> None:
-    (get,) = [s for s in _statements() if _actions(s) == {"s3:GetObject"}]
+    get, config = [s for s in _statements() if _actions(s) == {"s3:GetObject"}]
+    assert config["Resource"]["Fn::Sub"].endswith(":s3:::${DescriptorBucket}/${ServiceConfigKey}")
     condition, under_prefix, at_key = get["Resource"]["Fn::If"]
     assert condition == "UsePrefix"
     assert under_prefix["Fn::Sub"].endswith(":s3:::${DescriptorBucket}/${DescriptorPrefix}*")
@@ -209,6 +210,29 @@ def test_listing_is_allowed_only_under_the_prefix_and_only_with_a_prefix() -> No
     assert statement["Condition"] == {
         "StringLike": {"s3:prefix": {"Fn::Sub": "${DescriptorPrefix}*"}}
     }
+
+
+def test_a_service_config_is_read_only_at_its_key_and_only_when_given() -> None:
+    role = resource("TranscoderRole")["Properties"]
+    (read,) = [p for p in role["Policies"] if p["PolicyName"] == "read-descriptors"]
+    condition, statement, otherwise = read["PolicyDocument"]["Statement"][2]["Fn::If"]
+    assert (condition, otherwise, statement["Action"]) == (
+        "HasServiceConfig",
+        NO_VALUE,
+        "s3:GetObject",
+    )
+    variable = environment()["TRANSCODER_SERVICE_CONFIG"]["Fn::If"]
+    assert variable == [
+        "HasServiceConfig",
+        {"Fn::Sub": "s3://${DescriptorBucket}/${ServiceConfigKey}"},
+        NO_VALUE,
+    ]
+    pattern = re.compile(parameter("ServiceConfigKey")["AllowedPattern"])
+    assert pattern.fullmatch("")
+    assert pattern.fullmatch("config/library.yaml")
+    assert not pattern.fullmatch("config/")
+    assert not pattern.fullmatch("library.yaml?versionId=1")
+    assert settings.load({"TRANSCODER_SERVICE_CONFIG": "s3://bucket/config/library.yaml"})
 
 
 def test_vpc_access_only_when_subnets_are_given() -> None:
