@@ -48,7 +48,7 @@ def test_check_prints_services_methods_and_routes(capsys: pytest.CaptureFixture[
     assert status == 0
     lines = out.splitlines()
     assert lines[0].startswith("descriptors ")
-    assert ": 18 files, 2 services, 26 methods, " in lines[0]
+    assert ": 12 files (+6 bundled), 2 services, 26 methods, " in lines[0]
     service = lines.index("library.v1.LibraryService")
     assert lines[service + 1 : service + 4] == [
         "  ListShelves",
@@ -235,3 +235,21 @@ def test_fetch_failures_are_one_line(capsys: pytest.CaptureFixture[str], tmp_pat
     assert out == ""
     assert err.startswith("grpc-transcoder descriptors fetch: 127.0.0.1:1: reflection v1 failed: ")
     assert not (tmp_path / "x").exists()
+
+
+def test_build_and_check_count_the_files_of_a_set_alike(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    output = tmp_path / "library.binpb"
+    proto = "library/v1/library.proto"
+    assert (
+        cli.main(
+            ["descriptors", "build", proto, "-I", str(ROOT / "descriptors"), "-o", str(output)]
+        )
+        == 0
+    )
+    built = capsys.readouterr().out
+    assert cli.main(["descriptors", "check", str(output)]) == 0
+    checked = capsys.readouterr().out.splitlines()[0]
+    count = built.split(": ")[1].split(" files")[0]
+    assert f": {count} files (+" in checked, (built, checked)

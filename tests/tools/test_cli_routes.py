@@ -146,8 +146,8 @@ def test_json_output(capsys: pytest.CaptureFixture[str], bad_set: Path) -> None:
     assert document["routes"][0] == {
         "http_method": "GET",
         "template": "/v1/things/special",
-        "body": "-",
-        "response_body": "-",
+        "body": None,
+        "response_body": None,
         "grpc_method": "bad.v1.Things/Special",
         "origin": "annotation",
     }
@@ -183,3 +183,12 @@ def test_bad_settings_exit_two(
     status, _, err = run(capsys, str(LIBRARY_SET))
     assert status == 2
     assert "TRANSCODER_DEFAULT_ROUTES: expected true or false" in err
+
+
+def test_sources_default_to_the_setting(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRANSCODER_DESCRIPTORS", str(LIBRARY_SET))
+    status, out, _ = run(capsys)
+    assert status == 0
+    assert "routes for 26 gRPC methods" in out

@@ -7,26 +7,57 @@ grpc-transcoder example-backend [--port 50051]
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from grpc_transcoder_tools import cli_descriptors, cli_openapi, cli_routes, example_backend
 
 REPO_DESCRIPTORS = Path(__file__).resolve().parents[2] / "descriptors"
+# The checkout's directory of sets, or the example set an installed wheel carries.
+DEFAULT_DESCRIPTORS = (
+    REPO_DESCRIPTORS if REPO_DESCRIPTORS.is_dir() else example_backend.DEFAULT_DESCRIPTORS
+)
+FAILED = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; an OS-level failure ends with one line on stderr, never a traceback."""
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    status: int = args.run(args)
+    try:
+        status: int = args.run(args)
+    except BrokenPipeError:
+        # `grpc-transcoder routes ... | head`: the reader has gone, which is not an error.
+        # Point stdout at /dev/null so that the interpreter's final flush stays quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:
+        print(f"grpc-transcoder: {_describe(exc)}", file=sys.stderr)
+        return FAILED
     return status
+
+
+def _describe(exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return "the port is already in use (choose another with --port)"
+    reason = exc.strerror or str(exc)
+    return f"{exc.filename}: {reason}" if exc.filename else reason
+
+
+def _version() -> str:
+    try:
+        return metadata.version("grpc-transcoder")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     # Each command module registers its sub-command; add new ones to this tuple.
     for register in (
@@ -54,7 +86,7 @@ def _add_serve(commands: Any) -> None:
     )
     serve.add_argument(
         "--descriptors",
-        default=str(REPO_DESCRIPTORS),
+        default=str(DEFAULT_DESCRIPTORS),
         help="TRANSCODER_DESCRIPTORS (default: %(default)s)",
     )
     serve.add_argument(
@@ -123,7 +155,15 @@ def _print_banner(url: str, backend: str, *, example: bool) -> None:
 
 
 def _example_backend(args: argparse.Namespace) -> int:
-    running = example_backend.start(f"{args.host}:{args.port}")
+    try:
+        running = example_backend.start(f"{args.host}:{args.port}")
+    except RuntimeError:  # grpcio: "Failed to bind to address ..."
+        print(
+            f"grpc-transcoder: cannot listen on {args.host}:{args.port}: the port is already"
+            " in use (choose another with --port)",
+            file=sys.stderr,
+        )
+        return FAILED
     print(f"example backend listening on {args.host}:{running.port}", flush=True)
     try:
         running.server.wait_for_termination()

@@ -187,7 +187,8 @@ def _problem_lines(title: str, problems: Sequence[str]) -> list[str]:
 def _header(loaded: State) -> list[str]:
     registry = loaded.registry
     return [
-        f"descriptors {registry.version}: {len(registry.files)} files, "
+        f"descriptors {registry.version}: {registry.set_files} files"
+        f" (+{len(registry.files) - registry.set_files} bundled), "
         f"{len(registry.services)} services, {len(registry.methods)} methods, "
         f"{len(loaded.routes.routes)} routes",
     ]

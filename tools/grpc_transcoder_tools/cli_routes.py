@@ -1,10 +1,11 @@
 """The `routes` command: the effective HTTP route table of descriptor sets, with its problems.
 
-    grpc-transcoder routes SOURCE... [--service-config LOCATION]... [--[no-]default-routes]
+    grpc-transcoder routes [SOURCE...] [--service-config LOCATION]... [--[no-]default-routes]
                                      [--[no-]default-routes-for-annotated] [--json]
 
-SOURCE is what TRANSCODER_DESCRIPTORS takes: a set file, a directory or an s3:// location;
---service-config what TRANSCODER_SERVICE_CONFIG takes (default: that setting). Prints each route
+SOURCE is what TRANSCODER_DESCRIPTORS takes (default: that setting): a set file, a directory,
+an s3:// or a grpc:// location; --service-config what TRANSCODER_SERVICE_CONFIG takes (default:
+that setting). Prints each route
 (HTTP method, template, body, response_body, gRPC method and the rule that produced it), the
 templates that overlap, and every rule that cannot be routed. Exit status: 0 when every rule
 routes, 1 when some rule has a problem, 2 when the descriptors cannot be loaded.
@@ -53,7 +54,12 @@ def register(commands: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("sources", nargs="+", metavar="SOURCE", help="a descriptor set location")
+    parser.add_argument(
+        "sources",
+        nargs="*",
+        metavar="SOURCE",
+        help="a descriptor set location (default: TRANSCODER_DESCRIPTORS)",
+    )
     add_service_config_option(parser)
     parser.add_argument(
         "--default-routes",
@@ -99,7 +105,7 @@ def build_report(
     cannot be loaded.
     """
     configured = settings.load()
-    registry, _ = read_registry(sources, service_config, configured)
+    registry, _ = read_registry(sources or configured.descriptors, service_config, configured)
     routes, problems = routing.routes_for(
         registry,
         default_routes=_either(default_routes, configured.default_routes),
@@ -173,7 +179,13 @@ def _problem_lines(problems: Sequence[RouteProblem]) -> list[str]:
 
 def render_json(report: Report) -> str:
     document = {
-        "routes": [dict(zip(_KEYS, _row(route), strict=True)) for route in report.routes],
+        "routes": [
+            {
+                key: None if cell == "-" else cell
+                for key, cell in zip(_KEYS, _row(route), strict=True)
+            }
+            for route in report.routes
+        ],
         "overlaps": [
             {"first": str(o.first), "second": str(o.second), "example": o.example}
             for o in report.overlaps

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,16 @@ from grpc_transcoder.loading.registry import Registry
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_DESCRIPTORS = Path(__file__).resolve().parents[2] / "descriptors" / "library.binpb"
+
+def _example_set() -> Path:
+    """descriptors/library.binpb of the checkout, or the copy an installed wheel carries."""
+    checkout = Path(__file__).resolve().parents[2] / "descriptors" / "library.binpb"
+    if checkout.is_file():
+        return checkout
+    return Path(str(resources.files("grpc_transcoder_tools").joinpath("data/library.binpb")))
+
+
+DEFAULT_DESCRIPTORS = _example_set()
 LIBRARY = "library.v1.LibraryService"
 DEBUG = "library.v1.DebugService"
 

@@ -81,6 +81,7 @@ class Registry:
     version: str  # a short hash of the input bytes (sets and service configs), for logs
     notes: tuple[str, ...] = ()  # harmless oddities worth a log line (see `loading.merge`)
     rule_problems: tuple[str, ...] = ()  # service-config rules left out, and why
+    set_files: int = 0  # of `files`, those the sets brought (the others are bundled)
 
     def message_class(self, descriptor: Descriptor) -> type[Message]:
         """The message class of a type; built on first use and cached by protobuf."""
@@ -129,6 +130,7 @@ def build(
         version=version_of((*blobs, *service_configs)),
         notes=(*merged.notes, *notes),
         rule_problems=tuple(rule_problems),
+        set_files=len(merged.user_files),
     )
 
 
