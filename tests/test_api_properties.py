@@ -51,16 +51,12 @@ CHOSEN_STATUS = "library.v1.DebugService.Fail"
 # gRPC codes a 5xx carries when the backend, not the transcoder, failed: its own exception, a
 # deadline it did not meet, an answer above the response size limit.
 BACKEND_CODES = {Code.UNKNOWN, Code.DEADLINE_EXCEEDED, Code.RESOURCE_EXHAUSTED, Code.DATA_LOSS}
-# Values for path parameters that span segments (schemathesis never generates a `/` in a
-# path parameter): names of the example library, and one that does not exist.
-RESOURCE_NAMES = (
-    "shelves/fiction",
-    "shelves/science",
-    "shelves/attic",
-    "shelves/fiction/books/dune",
-    "shelves/science/books/cosmos",
-    "shelves/fiction/books/missing",
-)
+# Values for the path parameters of resource names (`/v1/shelves/{shelves_id}/books/{books_id}`):
+# ids of the example library, and ones that do not exist, so that cases reach real resources.
+RESOURCE_IDS = {
+    "shelves_id": ("fiction", "science", "attic"),
+    "books_id": ("dune", "cosmos", "earthsea", "missing"),
+}
 
 
 def library_settings(backend: str) -> Settings:
@@ -103,14 +99,14 @@ def api(registry: Registry) -> Iterator[str]:
 
 
 def cases(operation: Operation) -> st.SearchStrategy[ApiCase]:
-    """Positive cases; multi-segment path parameters take names that fit their pattern."""
+    """Positive cases; the ids of resource names come from the example library."""
     choices: dict[str, list[str]] = {}
     for parameter in operation.definition.raw.get("parameters", []):
-        pattern = parameter["schema"].get("pattern") if parameter["in"] == "path" else None
-        if pattern:
-            names = [n for n in RESOURCE_NAMES if re.fullmatch(pattern, n)]
-            assert names, f"no example name matches {pattern} in {operation.label}"
-            choices[parameter["name"]] = names
+        ids = RESOURCE_IDS.get(parameter["name"]) if parameter["in"] == "path" else None
+        if ids:
+            pattern = parameter["schema"]["pattern"]
+            assert all(re.fullmatch(pattern, value) for value in ids), operation.label
+            choices[parameter["name"]] = list(ids)
     if not choices:
         return operation.as_strategy(GenerationMode.POSITIVE).filter(deliverable)
     combinations = st.fixed_dictionaries({k: st.sampled_from(v) for k, v in choices.items()})

@@ -34,6 +34,15 @@ class ErrorFormat(enum.Enum):
     GOOGLE = "google"  # {"error": {"code", "message", "status", "details"}} as Google APIs answer
 
 
+class OpenApiSecurity(enum.Enum):
+    """The authorization the OpenAPI document declares (what guards the deployed API)."""
+
+    NONE = "none"  # `security: []`: no authorization in front of the function
+    JWT = "jwt"  # an HTTP bearer token (an HTTP API JWT authorizer, Cognito, ...)
+    IAM = "iam"  # AWS SigV4-signed requests (IAM authorization, function URLs with AWS_IAM)
+    API_KEY = "api-key"  # an `x-api-key` header (REST API usage plans)
+
+
 class UrlUnescape(enum.Enum):
     """How much of a multi-segment path variable (`{name=shelves/**}`) is percent-decoded.
 
@@ -134,6 +143,7 @@ class Settings:
     health_path: str = ""
     health_check_backends: bool = False
     openapi_path: str = ""
+    openapi_security: OpenApiSecurity = OpenApiSecurity.NONE
     passthrough: Passthrough = Passthrough.KNOWN
     hooks: str = ""
     cors_origins: tuple[str, ...] = ()
@@ -505,6 +515,11 @@ SETTINGS: tuple[Setting, ...] = (
         "OPENAPI_PATH",
         _path,
         "Path serving the OpenAPI document generated from the descriptors (empty: off).",
+    ),
+    Setting(
+        "OPENAPI_SECURITY",
+        _choice(OpenApiSecurity),
+        "The authorization the OpenAPI document declares: `none`, `jwt` (bearer token), `iam` (SigV4) or `api-key` (`x-api-key` header); match what guards the deployed API.",
     ),
     Setting(
         "PASSTHROUGH",

@@ -197,7 +197,7 @@ def test_the_openapi_document_describes_the_nested_body(notes_set: Path) -> None
     document = openapi.document(routes_for(registry)[0])
     edit = document["paths"]["/v1/notes/{name}:edit"]["post"]
     schema = edit["requestBody"]["content"]["application/json"]["schema"]
-    assert schema["$ref"].endswith("notes.v1.Note")
+    assert schema["$ref"].endswith("notes.v1.Note-Input")  # the request-side schema
     query = {p["name"] for p in edit["parameters"] if p["in"] == "query"}
     assert "update.tag" in query
     assert not any(name.startswith("update.note") for name in query)

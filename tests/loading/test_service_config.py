@@ -296,7 +296,7 @@ def test_the_openapi_document_has_the_yaml_routes(bare_set: Path, tmp_path: Path
         settings.load({}, descriptors=(str(bare_set),), service_config=(str(config),))
     )
     paths = openapi_document.document(loaded.routes.routes)["paths"]
-    assert "get" in paths["/v1/{shelf}/books:search"]
+    assert "get" in paths["/v1/shelves/{shelves_id}/books:search"]
     assert "post" in paths["/v1/books:search"]
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from google.protobuf.descriptor import FieldDescriptor
 from grpc_transcoder_tools import cli, cli_openapi
 from grpc_transcoder_tools.local_server import LambdaContext
 from hypothesis import given
@@ -17,19 +18,23 @@ from hypothesis import strategies as st
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
+from grpc_transcoder.loading import registry as descriptors
 from grpc_transcoder.loading import sources as descriptor_source
 from grpc_transcoder.loading.registry import HttpRule, Registry, RuleOrigin
 from grpc_transcoder.reserved.openapi import comments as openapi_comments
 from grpc_transcoder.reserved.openapi import document as openapi
-from grpc_transcoder.reserved.openapi import operations as openapi_operations
+from grpc_transcoder.reserved.openapi import paths as openapi_paths
 from grpc_transcoder.reserved.openapi import schemas as openapi_schemas
 from grpc_transcoder.routing import templates as path_template
-from grpc_transcoder.routing.table import Route, compile_rule, routes_for
+from grpc_transcoder.routing.table import Route, RuleError, compile_rule, routes_for
 from grpc_transcoder.settings import ErrorFormat, UnknownFields, load
 from tests.conftest import LIBRARY_SET, Handler
 from tests.event_builder import Source, build, response_header, response_json
 
 OPENAPI_PATH = "/openapi.json"
+LIBRARY_DOCUMENT = openapi.document(
+    routes_for(descriptors.build(descriptor_source.read_all([str(LIBRARY_SET)])))[0]
+)
 
 
 @pytest.fixture(scope="module")
@@ -73,75 +78,117 @@ def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("template", "names", "path"),
+    ("template", "path"),
     [
-        pytest.param("/v1/shelves", [], "/v1/shelves", id="literal"),
-        pytest.param("/v1/authors/{id}", ["id"], "/v1/authors/{id}", id="single-segment"),
-        pytest.param("/v1/{name=shelves/*}", ["name"], "/v1/{name}", id="multi-segment"),
+        pytest.param("/v1/shelves", "/v1/shelves", id="literal"),
+        pytest.param("/v1/authors/{id}", "/v1/authors/{id}", id="single-segment"),
+        pytest.param("/v1/{name=shelves/*}", "/v1/shelves/{shelves_id}", id="multi-segment"),
         pytest.param(
-            "/v1/{name=shelves/*/books/*}:move", ["name"], "/v1/{name}:move", id="with-verb"
+            "/v1/{name=shelves/*/books/*}:move",
+            "/v1/shelves/{shelves_id}/books/{books_id}:move",
+            id="with-verb",
         ),
-        pytest.param("/v1/{path=files/**}", ["path"], "/v1/{path}", id="deep"),
-        pytest.param("/v1/{a}/x/{b=c/*}/y", ["a", "b"], "/v1/{a}/x/{b}/y", id="two-variables"),
-        pytest.param("/", [], "/", id="root"),
+        pytest.param("/v1/{path=files/**}", "/v1/files/{files_path}", id="deep"),
+        pytest.param("/v1/{name=**}", "/v1/{name}", id="only-deep"),
+        pytest.param("/v1/{a}/x/{b=c/*}/y", "/v1/{a}/x/c/{c_id}/y", id="two-variables"),
+        pytest.param("/v1/{name=a.b/*}", "/v1/a.b/{a_b_id}", id="dotted-literal"),
+        pytest.param("/v1/{name=*/items/*}", "/v1/{name}/items/{items_id}", id="leading-star"),
+        pytest.param("/v1/{a=x/*}/{b=x/*}", "/v1/x/{x_id}/x/{x_id_2}", id="repeated-literal"),
+        pytest.param("/v1/{book.name}", "/v1/{book_name}", id="nested-field"),
+        pytest.param("/", "/", id="root"),
     ],
 )
-def test_openapi_paths(template: str, names: list[str], path: str) -> None:
-    assert openapi.openapi_path(path_template.parse(template), names) == path
+def test_openapi_paths_spell_out_patterns(template: str, path: str) -> None:
+    parsed = path_template.parse(template)
+    assert openapi_paths.render(parsed, openapi_paths.own_names(parsed)) == path
 
 
 @pytest.mark.parametrize(
     "template", [pytest.param("/v1/*/x", id="wildcard"), pytest.param("/v1/**", id="deep")]
 )
 def test_wildcards_outside_variables_cannot_be_described(template: str) -> None:
-    with pytest.raises(openapi.UnrepresentableRoute, match="outside a variable"):
-        openapi.openapi_path(path_template.parse(template), [])
-
-
-@pytest.mark.parametrize(
-    ("template", "pattern"),
-    [
-        pytest.param("/v1/{name}", None, id="one-segment"),
-        pytest.param("/v1/{name=shelves/*}", "^shelves/[^/]+$", id="shelf"),
-        pytest.param("/v1/{name=shelves/*/books/*}", "^shelves/[^/]+/books/[^/]+$", id="book"),
-        pytest.param("/v1/{name=files/**}", "^files(/.*)?$", id="deep"),
-        pytest.param("/v1/{name=**}", "^.*$", id="only-deep"),
-        pytest.param("/v1/{name=a.b/*}", r"^a\.b/[^/]+$", id="escaped-literal"),
-    ],
-)
-def test_variable_patterns(template: str, pattern: str | None) -> None:
-    parsed = path_template.parse(template)
-    assert openapi_operations.variable_pattern(parsed, parsed.variables[0]) == pattern
+    with pytest.raises(openapi_paths.UnrepresentableRoute, match="outside a variable"):
+        openapi_paths.shape(path_template.parse(template))
 
 
 @given(st.lists(st.text(st.characters(exclude_characters="/"), min_size=1), min_size=2, max_size=2))
-def test_a_pattern_matches_every_value_its_template_binds(segments: list[str]) -> None:
-    parsed = path_template.parse("/v1/{name=shelves/*/books/*}")
-    value = f"shelves/{segments[0]}/books/{segments[1]}"
-    pattern = openapi_operations.variable_pattern(parsed, parsed.variables[0])
-    assert pattern is not None
-    assert re.fullmatch(pattern, value, flags=re.DOTALL)
+def test_each_segment_parameter_takes_any_segment(segments: list[str]) -> None:
+    path = "/v1/shelves/{shelves_id}/books/{books_id}"
+    parameters = LIBRARY_DOCUMENT["paths"][path]["get"]["parameters"][:2]
+    for parameter, segment in zip(parameters, segments, strict=True):
+        assert re.fullmatch(parameter["schema"]["pattern"], segment, flags=re.DOTALL)
 
 
-def test_templates_sharing_a_path_get_suffixed_names(document: dict[str, Any]) -> None:
+def test_templates_of_one_shape_share_one_path(document: dict[str, Any]) -> None:
     paths = document["paths"]
-    assert set(paths["/v1/{name}"]) == {"get", "delete"}  # GetShelf, DeleteShelf
-    assert set(paths["/v1/{name_1}"]) == {"get", "delete"}  # GetBook, DeleteBook
-    shelf = operation(document, "/v1/{name}", "get")["parameters"][0]
-    book = operation(document, "/v1/{name_1}", "get")["parameters"][0]
-    assert shelf["schema"]["pattern"] == "^shelves/[^/]+$"
-    assert book["schema"]["pattern"] == "^shelves/[^/]+/books/[^/]+$"
-    assert "Sets `name`" in book["description"]
-    assert "not `%2F`" in book["description"]
+    # GetShelf, DeleteShelf: `{name=shelves/*}`; GetBook, DeleteBook and UpdateBook's
+    # `{book.name=shelves/*/books/*}` share the book's path and its parameter names.
+    assert set(paths["/v1/shelves/{shelves_id}"]) == {"get", "delete"}
+    assert set(paths["/v1/shelves/{shelves_id}/books/{books_id}"]) == {"get", "delete", "patch"}
+    book = operation(document, "/v1/shelves/{shelves_id}/books/{books_id}", "get")
+    shelf_id, book_id = book["parameters"][:2]
+    assert (shelf_id["name"], book_id["name"]) == ("shelves_id", "books_id")
+    assert shelf_id["schema"] == {"type": "string", "pattern": "^[^/]+$"}
+    spelled = "`shelves/{shelves_id}/books/{books_id}`"
+    assert f"Part of `name`, which this route sets to {spelled}" in book_id["description"]
+    update = operation(document, "/v1/shelves/{shelves_id}/books/{books_id}", "patch")
+    assert (
+        f"Part of `book.name`, which this route sets to {spelled}"
+        in (update["parameters"][0]["description"])
+    )
+
+
+def _shape_of(path: str) -> str:
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def test_no_two_paths_differ_only_in_parameter_names(document: dict[str, Any]) -> None:
+    shapes = [_shape_of(path) for path in document["paths"]]
+    assert len(shapes) == len(set(shapes))
+
+
+def test_many_overlapping_templates_give_distinct_paths(registry: Registry) -> None:
+    method = registry.methods["/library.v1.LibraryService/GetBook"]
+    templates = [
+        "/v1/{name}",
+        "/v1/shelves/{shelves_id}/books/{books_id}",
+        "/v1/{name=shelves/*}",
+        "/v1/{name=shelves/*/books/*}",
+        "/v1/shelves/{name}",
+        "/v1/shelves/{name}/books/{name}",
+        "/v1/{name=shelves/*}/books/{name}",
+        "/v1/{name=authors/*}",
+        "/v1/{name=**}",
+        "/v1/{name=files/**}",
+        "/v1/{name=*/x}:verb",
+        "/v1/{name}/x:verb",
+        "/v2/{name=a/*/b/*/c/*}",
+        "/v2/a/{name}/b/{name}/c/{name}",
+    ]
+    routes = []
+    for method_name in ("GET", "PUT", "DELETE"):
+        for template in templates:
+            try:
+                routes.append(compile_rule(method, HttpRule(method_name, template)))
+            except RuleError:  # a template the router refuses (a variable bound twice)
+                continue
+    document = openapi.document(routes)
+    validate(document)
+    shapes = [_shape_of(path) for path in document["paths"]]
+    assert len(shapes) == len(set(shapes)) >= 7
+    for path, item in document["paths"].items():
+        declared = sorted(re.findall(r"\{([^}]*)\}", path))
+        for operation_ in item.values():
+            named = sorted(p["name"] for p in operation_["parameters"] if p["in"] == "path")
+            assert named == declared, (path, operation_["operationId"])
 
 
 def test_nested_path_fields_are_flattened(document: dict[str, Any]) -> None:
-    update = operation(document, "/v1/{book_name}", "patch")
-    (parameter, *query) = update["parameters"]
-    assert parameter["name"] == "book_name"
-    assert parameter["in"] == "path"
-    assert "Sets `book.name`" in parameter["description"]
-    assert [q["name"] for q in query] == ["updateMask"]
+    update = operation(document, "/v1/shelves/{shelves_id}/books/{books_id}", "patch")
+    (*path, query) = update["parameters"]
+    assert [p["in"] for p in path] == ["path", "path"]
+    assert "`book.name`" in path[0]["description"]
+    assert query["name"] == "updateMask"
     body = update["requestBody"]["content"]["application/json"]["schema"]
     assert "name" not in body["properties"]  # the path sets it
     assert "title" in body["properties"]
@@ -164,7 +211,7 @@ def test_query_parameters_are_the_fields_path_and_body_leave(document: dict[str,
     assert parameters["labels"]["style"] == "deepObject"
     assert parameters["publishedAfter"]["schema"]["format"] == "date-time"
     assert parameters["query"]["description"] == "Words that must appear in the title."
-    scoped = operation(document, "/v1/{shelf}/books:search", "get")["parameters"]
+    scoped = operation(document, "/v1/shelves/{shelves_id}/books:search", "get")["parameters"]
     assert [p["name"] for p in scoped if p["in"] == "query"].count("shelf") == 0
     assert "parameters" not in operation(document, "/v1/books:search", "post")
 
@@ -218,10 +265,14 @@ def test_field_schemas_follow_the_json_mapping(
 def test_enums_are_names_and_oneofs_exclusive(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
     assert schemas["library.v1.Genre"]["enum"][:2] == ["GENRE_UNSPECIFIED", "FICTION"]
-    book = validator(document, {"$ref": "#/components/schemas/library.v1.Book"})
+    book = validator(document, {"$ref": "#/components/schemas/library.v1.Book-Input"})
     assert book.is_valid({"publisher": "Chilton"})
     assert not book.is_valid({"publisher": "Chilton", "selfPublished": True})
-    assert not book.is_valid({"unknownField": 1})
+    assert not book.is_valid({"unknownField": 1})  # requests: unknown fields are rejected
+    # Responses accept properties a newer descriptor set may add.
+    answer = validator(document, {"$ref": "#/components/schemas/library.v1.Book"})
+    assert answer.is_valid({"publisher": "Chilton", "addedLater": 1})
+    assert not answer.is_valid({"publisher": "Chilton", "selfPublished": True})
     kinds = validator(document, {"$ref": "#/components/schemas/library.v1.Kinds"})
     assert kinds.is_valid({"fDouble": "NaN", "fInt64": "-9", "fBytes": "AQID", "wValue": None})
     assert not kinds.is_valid({"fInt64": 9})
@@ -252,18 +303,26 @@ def test_options_follow_the_settings(library_routes: list[Route]) -> None:
 def test_bodies_and_responses(document: dict[str, Any]) -> None:
     create = operation(document, "/v1/shelves", "post")
     body = create["requestBody"]["content"]["application/json"]["schema"]
-    assert body["$ref"] == "#/components/schemas/library.v1.Shelf"
+    assert body["$ref"] == "#/components/schemas/library.v1.Shelf-Input"
+    answer = create["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer["$ref"] == "#/components/schemas/library.v1.Shelf"
     responses = create["responses"]
     assert set(responses) == {"200", "2XX", "default"}
     assert responses["default"] == {"$ref": "#/components/responses/Error"}
-    metadata = operation(document, "/v1/{name}/metadata", "get")["responses"]["200"]
+    metadata = operation(document, "/v1/shelves/{shelves_id}/books/{books_id}/metadata", "get")[
+        "responses"
+    ]["200"]
     schema = metadata["content"]["application/json"]["schema"]
     assert schema["anyOf"][1] == {"type": "null"}  # response_body of an unset message field
-    cover = operation(document, "/v1/{name}/cover", "get")["responses"]["200"]["content"]
+    cover = operation(document, "/v1/shelves/{shelves_id}/books/{books_id}/cover", "get")[
+        "responses"
+    ]["200"]["content"]
     assert list(cover) == ["*/*"]  # google.api.HttpBody: raw bytes
-    upload = operation(document, "/v1/{name}/cover", "put")["requestBody"]["content"]
+    upload = operation(document, "/v1/shelves/{shelves_id}/books/{books_id}/cover", "put")[
+        "requestBody"
+    ]["content"]
     assert list(upload) == ["*/*"]
-    stream = operation(document, "/v1/{parent}/books:stream", "get")["responses"]["200"]
+    stream = operation(document, "/v1/shelves/{shelves_id}/books:stream", "get")["responses"]["200"]
     assert set(stream["content"]) == {
         "application/json",
         "application/x-ndjson",
@@ -291,7 +350,7 @@ def test_operation_ids_are_unique(document: dict[str, Any]) -> None:
 def test_comments_become_descriptions(document: dict[str, Any]) -> None:
     tags = {tag["name"]: tag.get("description", "") for tag in document["tags"]}
     assert tags["library.v1.LibraryService"] == "Manages shelves and the books on them."
-    get_book = operation(document, "/v1/{name_1}", "get")
+    get_book = operation(document, "/v1/shelves/{shelves_id}/books/{books_id}", "get")
     assert get_book["summary"] == "Returns one book."
     assert "`/library.v1.LibraryService/GetBook`" in get_book["description"]
     genre = document["components"]["schemas"]["library.v1.Genre"]
@@ -300,7 +359,10 @@ def test_comments_become_descriptions(document: dict[str, Any]) -> None:
 
 def test_without_comments_the_method_name_is_the_summary(library_routes: list[Route]) -> None:
     document = openapi.document(library_routes)
-    assert operation(document, "/v1/{name_1}", "get")["summary"] == "GetBook"
+    assert (
+        operation(document, "/v1/shelves/{shelves_id}/books/{books_id}", "get")["summary"]
+        == "GetBook"
+    )
     assert document["info"]["version"] == "unversioned"
     assert document["info"]["title"] == "library.v1 API"
 
@@ -334,7 +396,7 @@ def test_real_responses_match_their_schemas(
     library_handler: Handler, context: LambdaContext, document: dict[str, Any]
 ) -> None:
     for path, template in [
-        ("/v1/shelves/fiction/books/dune", "/v1/{name_1}"),
+        ("/v1/shelves/fiction/books/dune", "/v1/shelves/{shelves_id}/books/{books_id}"),
         ("/v1/shelves", "/v1/shelves"),
         ("/v1/books:search", "/v1/books:search"),
     ]:
@@ -394,3 +456,73 @@ def test_build_document_takes_the_settings_when_options_are_left_out(
     document = cli_openapi.build_document([str(LIBRARY_SET)])
     assert document["servers"] == [{"url": "/stage"}]
     assert "/library.v1.LibraryService/GetShelf" not in document["paths"]
+
+
+def test_non_finite_floats_are_typed_strings() -> None:
+    double = openapi_schemas.SCALARS[FieldDescriptor.TYPE_DOUBLE]
+    number, named = double["anyOf"]
+    assert number == {"type": "number", "format": "double"}
+    assert named == {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]}
+
+
+BEHAVIOR_PROTO = """
+syntax = "proto3";
+package shop.v1;
+import "google/api/annotations.proto";
+import "google/api/field_behavior.proto";
+
+message Order {
+  string name = 1 [(google.api.field_behavior) = IDENTIFIER, (google.api.field_behavior) = OUTPUT_ONLY];
+  string item = 2 [(google.api.field_behavior) = REQUIRED];
+  int32 quantity = 3 [(google.api.field_behavior) = REQUIRED, (google.api.field_behavior) = IMMUTABLE];
+  string coupon = 4 [(google.api.field_behavior) = INPUT_ONLY];
+  string note = 5 [deprecated = true];
+}
+message OldOrder {
+  option deprecated = true;
+  string name = 1;
+}
+message CreateOrderRequest { Order order = 1; OldOrder old = 2; }
+
+service Orders {
+  rpc CreateOrder(CreateOrderRequest) returns (Order) {
+    option (google.api.http) = {post: "/v1/orders" body: "order"};
+  }
+  rpc CreateOldOrder(CreateOrderRequest) returns (OldOrder) {
+    option deprecated = true;
+    option (google.api.http) = {post: "/v1/old-orders" body: "*"};
+  }
+}
+"""
+
+
+def test_field_behavior_and_deprecation(tmp_path: Path) -> None:
+    from tests.support import compile_set
+
+    built = compile_set(tmp_path, BEHAVIOR_PROTO, "shop")
+    routes = routes_for(descriptors.build(descriptor_source.read_all([str(built)])))[0]
+    document = openapi.document(routes)
+    validate(document)
+    schemas = document["components"]["schemas"]
+    request, response = schemas["shop.v1.Order-Input"], schemas["shop.v1.Order"]
+    assert request["required"] == ["item", "quantity"]
+    assert "required" not in response  # answers may omit fields at their defaults
+    for schema in (request, response):
+        properties = schema["properties"]
+        assert properties["name"]["readOnly"] is True
+        assert properties["coupon"]["writeOnly"] is True
+        assert properties["note"]["deprecated"] is True
+        assert "readOnly" not in properties["item"]
+    assert schemas["shop.v1.OldOrder"]["deprecated"] is True
+    assert document["paths"]["/v1/old-orders"]["post"]["deprecated"] is True
+    assert "deprecated" not in document["paths"]["/v1/orders"]["post"]
+    body = document["paths"]["/v1/orders"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/shop.v1.Order-Input"}
+
+
+def test_default_routes_have_their_own_tag(document: dict[str, Any]) -> None:
+    tag = "library.v1.LibraryService (default routes)"
+    assert tag in [t["name"] for t in document["tags"]]
+    default = operation(document, "/library.v1.LibraryService/GetShelf", "post")
+    assert default["tags"] == [tag]
+    assert operation(document, "/v1/shelves", "get")["tags"] == ["library.v1.LibraryService"]

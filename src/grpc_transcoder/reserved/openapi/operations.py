@@ -1,23 +1,23 @@
 """OpenAPI operations: one route as an operation (parameters, request body, responses).
 
-Input: a `Route` with the OpenAPI names of its path variables, and `Schemas`. Output: the
-operation object. Path variables are path parameters; the fields neither the path nor the body
-set are query parameters, named by their dotted field paths; `body` and `response_body` pick
-the request and response schemas.
+Input: a `Route` with the OpenAPI names of its path parameters (`paths`), and `Schemas`.
+Output: the operation object. Path variables are path parameters (one per `*` or `**`); the
+fields neither the path nor the body set are query parameters, named by their dotted field
+paths; `body` and `response_body` pick the request and response schemas.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from grpc_transcoder.exchange import HTTP_BODY
+from grpc_transcoder.reserved.openapi.paths import Slot, binding, slots
 from grpc_transcoder.reserved.openapi.schemas import Schema, Schemas, is_well_known
 from grpc_transcoder.routing.table import Route
-from grpc_transcoder.routing.templates import DEEP_WILDCARD, WILDCARD, PathTemplate, Variable
+from grpc_transcoder.routing.templates import PathTemplate
 
 ERROR_RESPONSE = {"$ref": "#/components/responses/Error"}
 JSON = "application/json"
@@ -33,15 +33,16 @@ FieldPath = tuple[str, ...]
 
 
 def operation(route: Route, names: Sequence[str], schemas: Schemas) -> dict[str, Any]:
-    """The operation of `route`; `names` are its path parameters' names, one per variable."""
+    """The operation of `route`; `names` are its path parameters' names, one per slot."""
     method = route.method
     bound = [variable.field_path for variable in route.template.variables]
-    parameters = path_parameters(route.template, names, method.input, schemas)
+    inputs = schemas.requests
+    parameters = path_parameters(route.template, names, method.input, inputs)
     if route.body != "*":
         skip = [*bound, tuple(route.body.split("."))] if route.body else bound
-        parameters += query_parameters(method.input, skip, schemas)
+        parameters += query_parameters(method.input, skip, inputs)
     result: dict[str, Any] = {"parameters": parameters} if parameters else {}
-    body = request_body(route, bound, schemas)
+    body = request_body(route, bound, inputs)
     if body is not None:
         result["requestBody"] = body
     result["responses"] = responses(route, schemas)
@@ -51,49 +52,41 @@ def operation(route: Route, names: Sequence[str], schemas: Schemas) -> dict[str,
 def path_parameters(
     template: PathTemplate, names: Sequence[str], message: Descriptor, schemas: Schemas
 ) -> list[dict[str, Any]]:
+    """One parameter per slot (`paths.slots`): a plain `{field}` is typed as its field; a
+    segment of a pattern is a string without `/`; a `**` may hold slashes."""
     parameters = []
-    for variable, name in zip(template.variables, names, strict=True):
-        field = _field_at(message, variable.field_path)
-        pattern = variable_pattern(template, variable)
-        if pattern is None and field is not None:
+    for slot, name in zip(slots(template), names, strict=True):
+        field = _field_at(message, slot.variable.field_path)
+        if slot.plain and field is not None:
             schema = schemas.value(field)
             if schema.get("type") == "string":
                 schema["minLength"] = 1  # a segment is never empty
+        elif slot.deep:
+            schema = {"type": "string"}
         else:
-            schema = {"type": "string", "pattern": pattern or "^.+$"}
+            schema = {"type": "string", "pattern": "^[^/]+$"}
         parameter = {"name": name, "in": "path", "required": True, "schema": schema}
-        parameter["description"] = _variable_description(variable, template, field, schemas)
+        parameter["description"] = _slot_description(slot, template, names, field, schemas)
         parameters.append(parameter)
     return parameters
 
 
-def variable_pattern(template: PathTemplate, variable: Variable) -> str | None:
-    """The regular expression of a variable's value; None for a plain `{field}` (one segment)."""
-    segments = template.segments[variable.start : variable.end]
-    if segments == (WILDCARD,):
-        return None
-    parts = []
-    for index, segment in enumerate(segments):
-        slash = "/" if index else ""
-        if segment == DEEP_WILDCARD:
-            parts.append(f"({slash}.*)?" if index else ".*")
-        else:
-            parts.append(slash + ("[^/]+" if segment == WILDCARD else re.escape(segment)))
-    return "^" + "".join(parts) + "$"
-
-
-def _variable_description(
-    variable: Variable, template: PathTemplate, field: FieldDescriptor | None, schemas: Schemas
+def _slot_description(
+    slot: Slot,
+    template: PathTemplate,
+    names: Sequence[str],
+    field: FieldDescriptor | None,
+    schemas: Schemas,
 ) -> str:
-    path = ".".join(variable.field_path)
+    path = ".".join(slot.variable.field_path)
     comment = schemas.comments.get(field.full_name, "") if field is not None else ""
-    segments = "/".join(template.segments[variable.start : variable.end])
-    text = f"Sets `{path}`."
-    if segments != WILDCARD:
-        text += (
-            f" The value matches `{segments}` and spans path segments: send its slashes as"
-            " `/`, not `%2F` (an encoded slash stays part of one segment)."
-        )
+    if slot.plain:
+        text = f"Sets `{path}`."
+    else:
+        spelled = binding(template, slot.variable, names)
+        text = f"Part of `{path}`, which this route sets to `{spelled}`."
+        if slot.deep:
+            text += " May span path segments: send its slashes as `/`, not `%2F`."
     return f"{comment}\n\n{text}" if comment else text
 
 

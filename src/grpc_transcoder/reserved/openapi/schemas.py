@@ -34,7 +34,12 @@ _F = FieldDescriptor
 
 def _number(format_name: str) -> Schema:
     # proto3 JSON prints NaN and the infinities as strings.
-    return {"anyOf": [{"type": "number", "format": format_name}, {"enum": list(NON_FINITE)}]}
+    return {
+        "anyOf": [
+            {"type": "number", "format": format_name},
+            {"type": "string", "enum": list(NON_FINITE)},
+        ]
+    }
 
 
 SCALARS: Mapping[int, Schema] = {
@@ -103,18 +108,44 @@ class SchemaOptions:
 
     use_proto_names: bool = False
     enums_as_ints: bool = False
-    closed_objects: bool = True  # additionalProperties: false, as unknown fields are rejected
+    closed_objects: bool = True  # request objects: additionalProperties false (rejected)
+
+
+INPUT_SUFFIX = "-Input"  # request-side components (a suffix no proto name can have)
+# google.api.field_behavior (google/api/field_behavior.proto): extension 1052 of FieldOptions.
+FIELD_BEHAVIOR = 1052
+REQUIRED, OUTPUT_ONLY, INPUT_ONLY = 2, 3, 4
 
 
 class Schemas:
-    """Builds schemas and collects the component definitions they refer to."""
+    """Builds schemas and collects the component definitions they refer to.
+
+    Messages get two components: `<full name>` for responses, open to properties it does not
+    list (a newer descriptor set may add fields without breaking strict clients), and
+    `<full name>-Input` for requests (`requests`, a twin sharing the components): closed with
+    `closed_objects`, and listing the `google.api.field_behavior` REQUIRED fields as required.
+    OUTPUT_ONLY fields are `readOnly`, INPUT_ONLY ones `writeOnly`, `deprecated` options are
+    `deprecated: true`, in both.
+    """
 
     def __init__(
-        self, *, comments: Mapping[str, str] | None = None, options: SchemaOptions | None = None
+        self,
+        *,
+        comments: Mapping[str, str] | None = None,
+        options: SchemaOptions | None = None,
+        components: dict[str, Schema] | None = None,
+        closed: bool = False,
     ) -> None:
         self.comments: Mapping[str, str] = comments or {}
         self.options = options or SchemaOptions()
-        self.components: dict[str, Schema] = {}
+        self.components: dict[str, Schema] = {} if components is None else components
+        self._input = closed
+        self._suffix = INPUT_SUFFIX if closed else ""
+        self.requests: Schemas = self
+        if not closed:
+            self.requests = Schemas(
+                comments=comments, options=options, components=self.components, closed=True
+            )
 
     def property_name(self, field: FieldDescriptor) -> str:
         return field.name if self.options.use_proto_names else field.json_name
@@ -124,10 +155,11 @@ class Schemas:
         well_known = WELL_KNOWN.get(descriptor.full_name)
         if well_known is not None:
             return dict(well_known)
-        if descriptor.full_name not in self.components:
-            self.components[descriptor.full_name] = {}  # placeholder: recursion ends here
-            self.components[descriptor.full_name] = self.message_object(descriptor)
-        return {"$ref": REF_PREFIX + descriptor.full_name}
+        name = descriptor.full_name + self._suffix
+        if name not in self.components:
+            self.components[name] = {}  # placeholder: recursion ends here
+            self.components[name] = self.message_object(descriptor)
+        return {"$ref": REF_PREFIX + name}
 
     def message_object(
         self, descriptor: Descriptor, *, without: Collection[tuple[str, ...]] = ()
@@ -135,14 +167,29 @@ class Schemas:
         """The object schema of a message, leaving out the fields at the paths in `without`."""
         skipped = {path[0] for path in without if len(path) == 1}
         properties: dict[str, Schema] = {}
+        required: list[str] = []
         for field in descriptor.fields:
             if field.name in skipped:
                 continue
             nested = [path[1:] for path in without if len(path) > 1 and path[0] == field.name]
-            properties[self.property_name(field)] = self.field(field, without=nested)
+            name = self.property_name(field)
+            properties[name] = prop = self.field(field, without=nested)
+            behaviors = field_behaviors(field)
+            if OUTPUT_ONLY in behaviors:
+                prop["readOnly"] = True
+            if INPUT_ONLY in behaviors:
+                prop["writeOnly"] = True
+            if REQUIRED in behaviors and self._input:
+                required.append(name)
+            if field.GetOptions().deprecated:
+                prop["deprecated"] = True
         schema: Schema = {"type": "object", "properties": properties}
-        if self.options.closed_objects:
+        if required:
+            schema["required"] = required
+        if self._input and self.options.closed_objects:
             schema["additionalProperties"] = False
+        if descriptor.GetOptions().deprecated:
+            schema["deprecated"] = True
         schema.update(self._oneof_rule(descriptor, skipped))
         return _described(schema, self.comments.get(descriptor.full_name))
 
@@ -201,6 +248,8 @@ class Schemas:
                 for index, first in enumerate(names)
                 for second in names[index + 1 :]
             )
+        if len(pairs) == 1:
+            return {"not": pairs[0]}
         return {"not": {"anyOf": pairs}} if pairs else {}
 
 
@@ -226,6 +275,49 @@ _UNSIGNED = (_F.TYPE_UINT32, _F.TYPE_UINT64, _F.TYPE_FIXED32, _F.TYPE_FIXED64)
 
 def is_well_known(descriptor: Descriptor) -> bool:
     return descriptor.full_name in WELL_KNOWN
+
+
+def field_behaviors(field: FieldDescriptor) -> frozenset[int]:
+    """The google.api.field_behavior values of a field, read from its options' wire form (the
+    extension is not registered in Python's default pool, so it arrives as unknown fields)."""
+    if not field.has_options:
+        return frozenset()
+    data = field.GetOptions().SerializeToString()
+    found: set[int] = set()
+    position = 0
+    try:
+        while position < len(data):
+            key, position = _varint(data, position)
+            number, wire = key >> 3, key & 7
+            if wire == 0:
+                value, position = _varint(data, position)
+                if number == FIELD_BEHAVIOR:
+                    found.add(value)
+            elif wire == 2:
+                size, position = _varint(data, position)
+                end = position + size
+                while number == FIELD_BEHAVIOR and position < end:  # packed
+                    value, position = _varint(data, position)
+                    found.add(value)
+                position = end
+            elif wire in (1, 5):
+                position += 8 if wire == 1 else 4
+            else:
+                break  # groups: not in FieldOptions
+    except IndexError:
+        pass  # truncated options cannot come from protobuf itself; keep what was read
+    return frozenset(found)
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, position
+        shift += 7
 
 
 def _described(schema: Schema, description: str | None) -> Schema:
