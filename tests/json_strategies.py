@@ -416,7 +416,8 @@ _OPAQUE = (
 def references_reject(registry: Registry, body: Any, full_name: str = "library.v1.Kinds") -> bool:
     """Whether the parsers behind Envoy (C++) and grpc-gateway (Go) refuse a body that Python's
     json_format may accept: `true`/`false` for a float, double or enum (also as elements, map
-    values and wrapper values), or one field given by both its JSON name and its proto name."""
+    values and wrapper values), an enum number outside int32 (json_format wraps 2**32 to 0), or
+    one field given by both its JSON name and its proto name."""
     return _stricter(registry, registry.pool.FindMessageTypeByName(full_name), body)
 
 
@@ -462,7 +463,10 @@ def _stricter_value(registry: Registry, field: FieldDescriptor, item: Any) -> bo
         if entry.full_name in _FLOAT_WRAPPERS:
             return isinstance(item, bool)
         return _stricter(registry, entry, item)
-    numeric = field.cpp_type in _FLOATING or field.cpp_type == FieldDescriptor.CPPTYPE_ENUM
+    enum = field.cpp_type == FieldDescriptor.CPPTYPE_ENUM
+    if enum and type(item) is int and not -(2**31) <= item < 2**31:
+        return True  # json_format wraps 2**32 to 0 (the value is lost); the references refuse it
+    numeric = field.cpp_type in _FLOATING or enum
     return numeric and isinstance(item, bool)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 import shutil
 import subprocess
@@ -154,7 +156,7 @@ def test_descriptor_location_is_the_key_or_the_prefix() -> None:
     condition, prefix, key = environment()["TRANSCODER_DESCRIPTORS"]["Fn::If"]
     assert condition == "UsePrefix"
     assert prefix == {"Fn::Sub": "s3://${DescriptorBucket}/${DescriptorPrefix}"}
-    assert key == {"Fn::Sub": "s3://${DescriptorBucket}/${DescriptorKey}"}
+    assert key["Fn::If"][2] == {"Fn::Sub": "s3://${DescriptorBucket}/${DescriptorKey}"}
     assert descriptor_source.parse_s3("s3://bucket/descriptors/").is_prefix
     assert not descriptor_source.parse_s3("s3://bucket/descriptors/api.binpb").is_prefix
     assert template()["Conditions"]["UsePrefix"] == {
@@ -185,7 +187,13 @@ def test_the_role_grants_only_logs_and_the_descriptor_objects() -> None:
     statements = _statements()
     assert all(s["Effect"] == "Allow" for s in statements)
     granted = set().union(*(_actions(s) for s in statements))
-    assert granted == {"logs:CreateLogStream", "logs:PutLogEvents", "s3:GetObject", "s3:ListBucket"}
+    assert granted == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:ListBucket",
+    }
     (logs,) = [s for s in statements if "logs:PutLogEvents" in _actions(s)]
     assert logs["Resource"] == {"Fn::GetAtt": ["TranscoderLogGroup", "Arn"]}
 
@@ -263,17 +271,175 @@ def test_an_s3_gateway_endpoint_is_created_only_on_request() -> None:
     assert parameter("S3EndpointRouteTableIds")["Default"] == ""
 
 
-def test_an_http_api_sends_every_path_to_the_function() -> None:
-    events = function()["Events"]
-    routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events.values()}
-    assert routes == {("ANY", "/"), ("ANY", "/{proxy+}")}
-    assert all(e["Type"] == "HttpApi" for e in events.values())
-    assert all(e["Properties"]["ApiId"] == {"Ref": "TranscoderApi"} for e in events.values())
+def test_an_http_api_sends_every_path_to_the_live_alias() -> None:
+    routes = [resource(name)["Properties"] for name in ("RootRoute", "ProxyRoute")]
+    assert {route["RouteKey"] for route in routes} == {"ANY /", "ANY /{proxy+}"}
+    assert all(
+        route["Target"] == {"Fn::Sub": "integrations/${TranscoderIntegration}"} for route in routes
+    )
+    integration = resource("TranscoderIntegration")["Properties"]
+    assert integration["IntegrationUri"] == {"Ref": "TranscoderFunction.Alias"}
+    assert integration["PayloadFormatVersion"] == "2.0"
+    permission = resource("ApiInvokePermission")["Properties"]
+    assert permission["FunctionName"] == {"Ref": "TranscoderFunction.Alias"}
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+
+
+def _chosen(value: Any, conditions: dict[str, bool], authorization: str) -> Any:
+    """`value` with Fn::If, Fn::FindInMap (on Authorization) and NoValue resolved."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        name, yes, no = value["Fn::If"]
+        return _chosen(yes if conditions[name] else no, conditions, authorization)
+    if isinstance(value, dict) and "Fn::FindInMap" in value:
+        mapping, key, attribute = value["Fn::FindInMap"]
+        assert key == {"Ref": "Authorization"}
+        return template()["Mappings"][mapping][authorization][attribute]
+    return None if value == NO_VALUE else value
+
+
+@pytest.mark.parametrize(
+    ("authorization", "route_type", "authorizer", "openapi_security"),
+    [
+        ("none", "NONE", None, "none"),
+        ("jwt", "JWT", "JwtAuthorizer", "jwt"),
+        ("iam", "AWS_IAM", None, "iam"),
+        ("lambda", "CUSTOM", "LambdaAuthorizer", "jwt"),
+    ],
+)
+def test_every_route_takes_the_chosen_authorization(
+    authorization: str, route_type: str, authorizer: str | None, openapi_security: str
+) -> None:
+    assert "Default" not in parameter("Authorization"), "the deployer must choose, none included"
+    conditions = {"AuthJwt": authorization == "jwt", "AuthLambda": authorization == "lambda"}
+    for name in ("RootRoute", "ProxyRoute"):
+        route = resource(name)["Properties"]
+        assert _chosen(route["AuthorizationType"], conditions, authorization) == route_type
+        chosen = _chosen(route["AuthorizerId"], conditions, authorization)
+        assert chosen == ({"Ref": authorizer} if authorizer else None)
+    if authorizer:
+        assert resource(authorizer)["Condition"] == f"Auth{authorization.capitalize()}"
+    security = _chosen(environment()["TRANSCODER_OPENAPI_SECURITY"], conditions, authorization)
+    assert settings.load({"TRANSCODER_OPENAPI_SECURITY": security}).openapi_security.value == (
+        openapi_security
+    )
+
+
+def test_jwt_authorizer_reads_the_bearer_token_of_the_issuer() -> None:
+    jwt = resource("JwtAuthorizer")["Properties"]
+    assert jwt["AuthorizerType"] == "JWT"
+    assert jwt["IdentitySource"] == ["$request.header.Authorization"]
+    assert jwt["JwtConfiguration"] == {
+        "Issuer": {"Ref": "JwtIssuer"},
+        "Audience": {"Ref": "JwtAudiences"},
+    }
+    rules = template()["Rules"]
+    assert rules["JwtNeedsIssuer"]["RuleCondition"] == {
+        "Fn::Equals": [{"Ref": "Authorization"}, "jwt"]
+    }
+    assert rules["LambdaNeedsAuthorizer"]["RuleCondition"] == {
+        "Fn::Equals": [{"Ref": "Authorization"}, "lambda"]
+    }
+
+
+def test_the_sam_transform_accepts_the_template_for_every_authorization(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What `sam deploy` sends through CloudFormation's AWS::Serverless transform."""
+    from samtranslator.translator.transform import transform
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    for authorization in parameter("Authorization")["AllowedValues"]:
+        document = copy.deepcopy(template())
+        document["Resources"]["TranscoderFunction"]["Properties"]["CodeUri"] = "s3://b/code.zip"
+        values = {
+            "DescriptorBucket": "descriptors",
+            "DescriptorKey": "api.binpb",
+            "Backends": "library.internal:50051",
+            "Authorization": authorization,
+            "JwtIssuer": "https://issuer.example.com",
+            "JwtAudiences": "client",
+            "LambdaAuthorizerArn": "arn:aws:lambda:eu-west-1:123456789012:function:authorizer",
+        }
+        resources = transform(document, values, NoManagedPolicies())["Resources"]
+        alias = {"Ref": "TranscoderFunctionAliaslive"}
+        assert resources["TranscoderIntegration"]["Properties"]["IntegrationUri"] == alias
+        assert resources["ApiInvokePermission"]["Properties"]["FunctionName"] == alias
+
+
+def test_throttling_access_logs_tracing_and_json_logs() -> None:
+    stage = resource("TranscoderStage")["Properties"]
+    assert stage["DefaultRouteSettings"] == {
+        "ThrottlingBurstLimit": {"Ref": "ThrottlingBurstLimit"},
+        "ThrottlingRateLimit": {"Ref": "ThrottlingRateLimit"},
+    }
+    access = stage["AccessLogSettings"]
+    assert access["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert json.loads(access["Format"].replace("$context.", ""))["status"] == "status"
+    assert function()["Tracing"] == {"Ref": "Tracing"}
+    assert function()["ReservedConcurrentExecutions"]["Fn::If"][0] == "HasReservedConcurrency"
+    logging_config = function()["LoggingConfig"]
+    assert logging_config["LogFormat"] == "JSON"
+    levels = template()["Mappings"]["LambdaLogLevels"]
+    assert set(levels) == set(parameter("LogLevel")["AllowedValues"])
+    assert levels["WARNING"] == {"Level": "WARN"}
+
+
+def test_alarms_watch_the_emf_metrics_and_lambdas_own() -> None:
+    alarms = {
+        name: r["Properties"]
+        for name, r in template()["Resources"].items()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    assert set(alarms) == {"FaultRateAlarm", "LatencyAlarm", "ErrorsAlarm", "ThrottlesAlarm"}
+    namespace = settings.Settings().metrics_namespace
+    fault_metrics = {
+        m["MetricStat"]["Metric"]["MetricName"]
+        for m in alarms["FaultRateAlarm"]["Metrics"]
+        if "MetricStat" in m
+    }
+    assert fault_metrics == {"Faults", "Requests"}
+    assert all(
+        m["MetricStat"]["Metric"]["Namespace"] == namespace
+        for m in alarms["FaultRateAlarm"]["Metrics"]
+        if "MetricStat" in m
+    )
+    assert alarms["LatencyAlarm"]["Namespace"] == namespace
+    assert alarms["LatencyAlarm"]["ExtendedStatistic"] == "p99"
+    assert {alarms[n]["MetricName"] for n in ("ErrorsAlarm", "ThrottlesAlarm")} == {
+        "Errors",
+        "Throttles",
+    }
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"]["Fn::If"][0] == "HasAlarmTopic"
+
+
+def test_a_pinned_descriptor_version_is_readable_and_rolls_back() -> None:
+    location = environment()["TRANSCODER_DESCRIPTORS"]["Fn::If"][2]["Fn::If"]
+    assert location[0] == "PinnedVersion"
+    pinned = location[1]["Fn::Sub"]
+    assert pinned == "s3://${DescriptorBucket}/${DescriptorKey}?versionId=${DescriptorVersionId}"
+    parsed = descriptor_source.parse_s3("s3://bucket/api.binpb?versionId=3HL4kqtJlcpXroDTDmJ")
+    assert parsed.version_id == "3HL4kqtJlcpXroDTDmJ"
+    role = resource("TranscoderRole")["Properties"]
+    (read,) = [p for p in role["Policies"] if p["PolicyName"] == "read-descriptors"]
+    versions = [
+        s["Fn::If"]
+        for s in read["PolicyDocument"]["Statement"]
+        if "Fn::If" in s and s["Fn::If"][0] == "PinnedVersion"
+    ]
+    assert versions[0][1]["Action"] == "s3:GetObjectVersion"
+    assert "VersionNeedsKey" in template()["Rules"]
+    assert "SecurityGroupsWithSubnets" in template()["Rules"]
 
 
 def test_cors_is_configured_only_with_origins_and_in_one_place() -> None:
     cors = resource("TranscoderApi")["Properties"]["CorsConfiguration"]["Fn::If"]
-    assert (cors[0], cors[2]) == ("CorsInApi", NO_VALUE)
+    assert (cors[0], cors[2]) == ("CorsInApi", NO_VALUE)  # on the API itself
     assert cors[1]["AllowOrigins"] == {"Fn::Split": [",", {"Ref": "CorsOrigins"}]}
     conditions = template()["Conditions"]
     assert conditions["UseCors"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "CorsOrigins"}, ""]}]}
