@@ -44,3 +44,13 @@ def compile_set(directory: Path, proto_text: str, name: str = "api") -> Path:
     output = directory / f"{name}.binpb"
     output.write_bytes(descriptor_build.build([str(proto)], include=[str(directory)]))
     return output
+
+
+class Clock:
+    """Monotonic time that moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now

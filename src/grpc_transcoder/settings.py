@@ -75,9 +75,8 @@ CORS_ALLOW_HEADERS = (
     "traceparent",
     "tracestate",
 )
-# Never copied from backend metadata as plain response headers (TRANSCODER_RESPONSE_HEADERS):
-# hop-by-hop headers, and the ones that describe the body the transcoder itself writes.
-NOT_RESPONSE_HEADERS = frozenset(
+# Hop-by-hop headers (RFC 9110 7.6.1): they describe one HTTP connection, never a call.
+HOP_BY_HOP = frozenset(
     {
         "connection",
         "keep-alive",
@@ -88,11 +87,11 @@ NOT_RESPONSE_HEADERS = frozenset(
         "trailer",
         "transfer-encoding",
         "upgrade",
-        "content-length",
-        "content-type",
-        "content-encoding",
     }
 )
+# Never copied from backend metadata as plain response headers (TRANSCODER_RESPONSE_HEADERS):
+# hop-by-hop headers, and the ones that describe the body the transcoder itself writes.
+NOT_RESPONSE_HEADERS = HOP_BY_HOP | {"content-length", "content-type", "content-encoding"}
 
 
 @dataclass(frozen=True, slots=True)

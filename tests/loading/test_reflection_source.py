@@ -27,16 +27,9 @@ from grpc_transcoder.loading.registry import Registry
 from grpc_transcoder.loading.runtime import Runtime
 from tests.conftest import LIBRARY_SET, Handler
 from tests.event_builder import Source, build, response_json
+from tests.support import Clock
 
 TTL = 60.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def runtime_for(

@@ -23,21 +23,12 @@ from grpc_transcoder.loading import s3 as descriptor_s3
 from grpc_transcoder.loading.runtime import Runtime
 from tests.conftest import LIBRARY_SET, ROOT, Handler
 from tests.event_builder import Source, build, response_header, response_json
+from tests.support import Clock
 
 BUCKET = "transcoder-config"
 KEY = "api.binpb"
 URI = f"s3://{BUCKET}/{KEY}"
 TTL = 60.0
-
-
-class Clock:
-    """Monotonic time that moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from grpc_transcoder.reserved.openapi import document as openapi_document
 from tests.conftest import LIBRARY_SET, ROOT, Handler
 from tests.event_builder import Source, build, response_json
 from tests.service_configs import config_of, rules_of, unannotated_set
+from tests.support import Clock
 
 BUCKET = "transcoder-config"
 SERVICE = "library.v1.LibraryService"
@@ -240,14 +241,6 @@ def test_a_missing_document_is_a_load_problem(tmp_path: Path) -> None:
     status, body = call(handler, "GET", "/v1/shelves/fiction")
     assert status == 503
     assert "absent.yaml: cannot read" in body["message"]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_changed_yaml_swaps_and_a_broken_one_never_replaces_it(

@@ -26,7 +26,7 @@ from grpc_transcoder.loading import runtime
 from grpc_transcoder.loading.registry import MethodInfo, RuleOrigin
 from grpc_transcoder.loading.state import State
 from grpc_transcoder.routing.table import Route
-from grpc_transcoder_tools.cli_loading import add_service_config_option, service_configs
+from grpc_transcoder_tools.cli_loading import add_service_config_option
 
 OK, PROBLEMS = 0, 1
 
@@ -151,7 +151,7 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    lines, status = check(args.sources, service_configs(args))
+    lines, status = check(args.sources, args.service_config)
     print("\n".join(lines))
     return status
 

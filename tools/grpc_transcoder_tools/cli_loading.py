@@ -3,7 +3,6 @@ and indexed as the function reads them, with the `--service-config` option."""
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,11 +21,6 @@ def add_service_config_option(parser: Any) -> None:
         help="a gRPC API Configuration YAML (file or s3://); repeatable"
         " (default: TRANSCODER_SERVICE_CONFIG)",
     )
-
-
-def service_configs(args: argparse.Namespace) -> Sequence[str] | None:
-    found: Sequence[str] | None = args.service_config
-    return found
 
 
 def read_registry(

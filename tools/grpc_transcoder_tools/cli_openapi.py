@@ -31,7 +31,6 @@ from grpc_transcoder.routing import table as routing
 from grpc_transcoder_tools.cli_loading import (
     add_service_config_option,
     read_registry,
-    service_configs,
 )
 
 
@@ -79,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             servers=args.server,
             default_routes=args.default_routes,
             default_routes_for_annotated=args.default_routes_for_annotated,
-            service_config=service_configs(args),
+            service_config=args.service_config,
         )
     except ConfigurationError as exc:
         print(f"grpc-transcoder openapi: {exc}", file=sys.stderr)

@@ -29,7 +29,6 @@ from grpc_transcoder.routing.table import Route, RouteProblem, RouteTable
 from grpc_transcoder_tools.cli_loading import (
     add_service_config_option,
     read_registry,
-    service_configs,
 )
 from grpc_transcoder_tools.route_overlaps import Overlap, overlaps
 
@@ -83,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             args.sources,
             default_routes=args.default_routes,
             default_routes_for_annotated=args.default_routes_for_annotated,
-            service_config=service_configs(args),
+            service_config=args.service_config,
         )
     except ConfigurationError as exc:
         print(f"grpc-transcoder routes: {exc}", file=sys.stderr)

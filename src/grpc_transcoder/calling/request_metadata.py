@@ -18,6 +18,7 @@ import orjson
 
 from grpc_transcoder.errors import ConfigurationError
 from grpc_transcoder.exchange import HttpRequest, Metadata
+from grpc_transcoder.settings import HOP_BY_HOP
 
 logger = logging.getLogger(__name__)
 
@@ -26,22 +27,7 @@ METADATA_HEADER_PREFIX = "grpc-metadata-"
 ALWAYS_FORWARDED = frozenset({"authorization"})
 # Hop-by-hop headers (RFC 9110 7.6.1) describe one HTTP connection, not the call; the rest
 # are set by gRPC itself. `grpc-*` keys are refused separately, whatever their spelling.
-NEVER_FORWARDED = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
-        "content-type",
-    }
-)
+NEVER_FORWARDED = HOP_BY_HOP | {"host", "content-length", "content-type"}
 FORWARDED_FOR = "x-forwarded-for"
 FORWARDED_HOST = "x-forwarded-host"
 REQUEST_ID = "x-request-id"

@@ -155,18 +155,18 @@ def _file_chunks(data: bytes) -> list[bytes]:
     chunks: list[bytes] = []
     position, end = 0, len(data)
     while position < end:
-        tag, position = _varint(data, position)
+        tag, position = varint(data, position)
         wire_type = tag & 7
         if tag >> 3 == 0:
             raise DecodeError(f"field number 0 at byte {position}")
         if wire_type == 0:
-            _, position = _varint(data, position)
+            _, position = varint(data, position)
         elif wire_type == 1:
             position += 8
         elif wire_type == 5:
             position += 4
         elif wire_type == 2:
-            size, position = _varint(data, position)
+            size, position = varint(data, position)
             if tag == _FILE_FIELD_TAG and position + size <= end:
                 chunks.append(data[position : position + size])
             position += size
@@ -177,7 +177,8 @@ def _file_chunks(data: bytes) -> list[bytes]:
     return chunks
 
 
-def _varint(data: bytes, position: int) -> tuple[int, int]:
+def varint(data: bytes, position: int) -> tuple[int, int]:
+    """The varint at `position` and the position after it; raises DecodeError."""
     value = shift = 0
     for index in range(position, min(position + 10, len(data))):
         byte = data[index]

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+from google.protobuf.message import DecodeError
 
 from grpc_transcoder.errors import Code
+from grpc_transcoder.loading.merge import varint
 from grpc_transcoder.settings import ErrorFormat
 
 Schema = dict[str, Any]
@@ -287,37 +289,26 @@ def field_behaviors(field: FieldDescriptor) -> frozenset[int]:
     position = 0
     try:
         while position < len(data):
-            key, position = _varint(data, position)
+            key, position = varint(data, position)
             number, wire = key >> 3, key & 7
             if wire == 0:
-                value, position = _varint(data, position)
+                value, position = varint(data, position)
                 if number == FIELD_BEHAVIOR:
                     found.add(value)
             elif wire == 2:
-                size, position = _varint(data, position)
+                size, position = varint(data, position)
                 end = position + size
                 while number == FIELD_BEHAVIOR and position < end:  # packed
-                    value, position = _varint(data, position)
+                    value, position = varint(data, position)
                     found.add(value)
                 position = end
             elif wire in (1, 5):
                 position += 8 if wire == 1 else 4
             else:
                 break  # groups: not in FieldOptions
-    except IndexError:
-        pass  # truncated options cannot come from protobuf itself; keep what was read
+    except DecodeError:
+        pass  # malformed options cannot come from protobuf itself; keep what was read
     return frozenset(found)
-
-
-def _varint(data: bytes, position: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[position]
-        position += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, position
-        shift += 7
 
 
 def _described(schema: Schema, description: str | None) -> Schema:
