@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "calling",
         "encoding",
         "passthrough",
+        "connect",
         "hooks",
         "reserved",
         "observe",

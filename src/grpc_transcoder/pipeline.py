@@ -11,6 +11,10 @@ import logging
 from google.protobuf.message import Message
 
 from grpc_transcoder.calling.caller import ResponseStream
+from grpc_transcoder.connect import calls as connect_calls
+from grpc_transcoder.connect import error_body as connect_errors
+from grpc_transcoder.connect import protocol as connect_protocol
+from grpc_transcoder.connect.protocol import ConnectFormat
 from grpc_transcoder.decoding import content_encoding
 from grpc_transcoder.decoding import streams as stream_decoding
 from grpc_transcoder.encoding import compression, conditional, response_metadata
@@ -85,9 +89,11 @@ def _answer(
     refused: TranscoderError | None,
 ) -> Reply:
     state: State | None = None
+    connect: ConnectFormat | None = None
     try:
         state = runtime.current()
         log.loaded(state)
+        connect = _connect(request, state.serving)
         if refused is not None:
             raise refused
         request = content_encoding.decoded(request, state.serving.max_request_bytes)
@@ -97,34 +103,65 @@ def _answer(
         reserved = _reserved(runtime, state, request, log)
         if reserved is not None:
             return reserved
-        passed = forward.answer(state, request, web, log)
-        return passed if passed is not None else _transcode(state, request, log)
+        return _call(state, request, web, connect, log)
     except NotReadyError as exc:
         log.failed(exc)
         return _not_ready(request, exc, web, log)
     except TranscoderError as exc:
         log.failed(exc)
-        return _error_reply(exc, web, state)
+        return _error_reply(exc, web, state, connect)
     except Exception:
         logger.exception("unexpected error (request id %s)", request.request_id)
         internal = internal_error(request.request_id)
         log.failed(internal)
-        return _error_reply(internal, web, state)
+        return _error_reply(internal, web, state, connect)
+
+
+def _call(
+    state: State,
+    request: HttpRequest,
+    web: WebFormat | None,
+    connect: ConnectFormat | None,
+    log: access_log.RequestLog,
+) -> Reply:
+    """A Connect call, a pass-through call, or else a routed JSON call."""
+    if connect is not None:
+        return connect_calls.answer(state, request, connect, log)
+    passed = forward.answer(state, request, web, log)
+    return passed if passed is not None else _transcode(state, request, log)
+
+
+def _connect(request: HttpRequest, serving: ServingOptions) -> ConnectFormat | None:
+    """The request's Connect form; None when it is no Connect call or TRANSCODER_CONNECT is off."""
+    return connect_protocol.negotiate(request, serving.base_path) if serving.connect else None
 
 
 def _preflight(
     state: State, request: HttpRequest, cors: CorsPolicy, log: access_log.RequestLog
 ) -> Reply:
-    """A CORS preflight, answered with the methods the path's routes allow (POST for a
-    pass-through path, when pass-through is on); 404 for a path no route matches."""
+    """A CORS preflight, answered with the methods the path's routes allow (see
+    `_call_path_methods` for `/package.Service/Method`); 404 for a path no route matches."""
     log.reserved("CORS preflight")
     methods = state.routes.allowed_methods(request.path)
-    passthrough = state.serving.passthrough is not Passthrough.OFF
-    if not methods and passthrough and forward.is_call_path(request.path, state.routes.base_path):
-        methods = ("POST",)
+    if not methods and forward.is_call_path(request.path, state.routes.base_path):
+        methods = _call_path_methods(state, request.path)
     if not methods:
         raise RouteNotFoundError(f"no route for {request.path[:200]!r} to allow")
     return cors.preflight(request, methods)
+
+
+def _call_path_methods(state: State, path: str) -> tuple[str, ...]:
+    """What a preflight allows on `/package.Service/Method`: POST for pass-through and
+    Connect, and GET for Connect calls of NO_SIDE_EFFECTS methods."""
+    serving = state.serving
+    methods: tuple[str, ...] = ()
+    if serving.passthrough is not Passthrough.OFF or serving.connect:
+        methods = ("POST",)
+    if serving.connect:
+        known = state.registry.methods.get(path[len(state.routes.base_path) :])
+        if known is not None and known.no_side_effects:
+            methods = ("GET", "POST")
+    return methods
 
 
 def _reserved(
@@ -159,6 +196,9 @@ def _not_ready(
     if health.is_health_request(request, serving.health_path):
         log.reserved(serving.health_path)
         return health.not_ready_report(request, error.message)
+    connect = _connect(request, serving)
+    if connect is not None:
+        return connect_errors.error_reply(connect, error, None)
     if web is not None:
         return grpc_web_reply.error_reply(web, error, None)
     return error_reply(error, google_format=serving.google_errors)
@@ -184,8 +224,16 @@ def error_reply(error: TranscoderError, *, google_format: bool) -> Reply:
     return Reply(error.status, error_body(error, google_format=google_format), error.headers)
 
 
-def _error_reply(error: TranscoderError, web: WebFormat | None, state: State | None) -> Reply:
-    """gRPC-Web clients read every error from a trailer frame (HTTP 200); others get JSON."""
+def _error_reply(
+    error: TranscoderError,
+    web: WebFormat | None,
+    state: State | None,
+    connect: ConnectFormat | None = None,
+) -> Reply:
+    """Connect clients get Connect's error JSON (in the end-of-stream message of a stream);
+    gRPC-Web clients read every error from a trailer frame (HTTP 200); others get JSON."""
+    if connect is not None:
+        return connect_errors.error_reply(connect, error, state.registry if state else None)
     if web is not None:
         return grpc_web_reply.error_reply(web, error, state.registry if state else None)
     return error_reply(error, google_format=state.serving.google_errors if state else False)

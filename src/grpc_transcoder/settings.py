@@ -144,6 +144,7 @@ class Settings:
     openapi_path: str = ""
     openapi_security: OpenApiSecurity = OpenApiSecurity.NONE
     passthrough: Passthrough = Passthrough.KNOWN
+    connect: bool = True
     hooks: str = ""
     cors_origins: tuple[str, ...] = ()
     cors_allow_headers: tuple[str, ...] = CORS_ALLOW_HEADERS
@@ -524,6 +525,11 @@ SETTINGS: tuple[Setting, ...] = (
         "PASSTHROUGH",
         _choice(Passthrough),
         "Binary pass-through: `off`, `known` (services in the descriptors) or `all`.",
+    ),
+    Setting(
+        "CONNECT",
+        _bool,
+        "Serve the Connect protocol (connectrpc.com) on `/<package>.<Service>/<Method>`: unary JSON and protobuf calls, GET for `NO_SIDE_EFFECTS` methods and streams; `off` leaves those requests to the default routes and pass-through.",
     ),
     Setting(
         "HOOKS",

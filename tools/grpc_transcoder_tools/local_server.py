@@ -31,6 +31,8 @@ TEXT_TYPES = (
 )
 
 _request_numbers = itertools.count(1)
+# API Gateway's own limit on a request body is 10 MB; the local server reads no more.
+MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
 @dataclass
@@ -145,8 +147,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _serve(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
+        try:
+            body = self._body()
+        except ValueError as exc:
+            self.send_error(400, str(exc))
+            return
         headers = _header_pairs(self.headers)
         event = http_api_event(
             self.command, self.path, headers, body, source_ip=self.client_address[0]
@@ -161,7 +166,36 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(out_body)))
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(out_body)
+            try:
+                self.wfile.write(out_body)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up (its own timeout)
+
+    def _body(self) -> bytes:
+        """The request body: Content-Length bytes, or the chunks of a chunked body (what
+        streaming clients such as Connect's send), at most MAX_BODY_BYTES."""
+        if "chunked" in self.headers.get("transfer-encoding", "").lower():
+            return self._chunks()
+        length = int(self.headers.get("content-length") or 0)
+        if length > MAX_BODY_BYTES:
+            raise ValueError(f"the body is over {MAX_BODY_BYTES} bytes")
+        return self.rfile.read(length) if length else b""
+
+    def _chunks(self) -> bytes:
+        pieces: list[bytes] = []
+        size = 0
+        while True:
+            line = self.rfile.readline(1024)
+            length = int(line.split(b";")[0].strip() or b"0", 16)
+            if length == 0:
+                while self.rfile.readline(1024).strip():  # the trailer section, ignored
+                    pass
+                return b"".join(pieces)
+            size += length
+            if size > MAX_BODY_BYTES:
+                raise ValueError(f"the body is over {MAX_BODY_BYTES} bytes")
+            pieces.append(self.rfile.read(length))
+            self.rfile.readline(8)  # the CRLF after the chunk
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 

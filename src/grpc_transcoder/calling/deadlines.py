@@ -1,8 +1,9 @@
 """Deadlines: how long a backend call may take.
 
-Input: the `grpc-timeout` request header, the service, and the Lambda's remaining time.
-Output: a `Deadline` (the smallest bound and where it came from), or an error: 400 for an
-invalid `grpc-timeout`, 504 at once when too little time is left to make the call.
+Input: the `grpc-timeout` request header (`Connect-Timeout-Ms` for Connect calls), the service,
+and the Lambda's remaining time. Output: a `Deadline` (the smallest bound and where it came
+from), or an error: 400 for an invalid header, 504 at once when too little time is left to make
+the call.
 """
 
 from __future__ import annotations
@@ -18,16 +19,20 @@ from grpc_transcoder.errors import FieldViolation, RequestError, deadline_too_sh
 from grpc_transcoder.settings import Settings
 
 TIMEOUT_HEADER = "grpc-timeout"
+CONNECT_TIMEOUT_HEADER = "connect-timeout-ms"
 
 # The gRPC wire format: at most 8 digits, then one unit letter.
 _TIMEOUT = re.compile(r"([0-9]{1,8})([HMSmun])")
 _UNIT_SECONDS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
+# The Connect protocol: a positive integer of milliseconds, at most 10 digits.
+_CONNECT_TIMEOUT = re.compile(r"[0-9]{1,10}")
 
 
 class Bound(enum.Enum):
     """What limited a deadline, named in logs and in the 504 message."""
 
     HEADER = "the grpc-timeout header"
+    CONNECT_HEADER = "the Connect-Timeout-Ms header"
     SERVICE_MAXIMUM = "TRANSCODER_MAX_DEADLINE"
     LAMBDA_TIME = "the Lambda's remaining time minus TRANSCODER_DEADLINE_MARGIN_MS"
 
@@ -60,6 +65,17 @@ def parse_grpc_timeout(text: str) -> float:
     return int(found.group(1)) * _UNIT_SECONDS[found.group(2)]
 
 
+def parse_connect_timeout(text: str) -> float:
+    """Seconds from a `Connect-Timeout-Ms` value such as `2500`; raises RequestError (400)."""
+    if _CONNECT_TIMEOUT.fullmatch(text.strip()) is None:
+        raise RequestError(
+            f"invalid Connect-Timeout-Ms header {text[:40]!r}: expected 1 to 10 digits"
+            " (milliseconds), e.g. 2500",
+            violations=[FieldViolation(CONNECT_TIMEOUT_HEADER, "expected 1 to 10 digits")],
+        )
+    return int(text) / 1000
+
+
 _DEFAULTS = Settings()  # every default is its TRANSCODER_* setting's
 _DEFAULT_MAXIMUM = dict(_DEFAULTS.max_deadline)["*"]
 
@@ -87,12 +103,25 @@ class DeadlinePolicy:
     def maximum(self) -> ServicePatterns[float]:
         return self._maximum
 
-    def deadline(self, service: str, *, header: str | None, remaining_ms: float | None) -> Deadline:
-        """The smallest bound; raises RequestError (400) or a 504 TranscoderError."""
+    def deadline(
+        self,
+        service: str,
+        *,
+        header: str | None,
+        remaining_ms: float | None,
+        connect_header: str | None = None,
+    ) -> Deadline:
+        """The smallest bound; raises RequestError (400) or a 504 TranscoderError.
+
+        `header` is the request's `grpc-timeout`; `connect_header` its `Connect-Timeout-Ms`,
+        read for Connect calls only.
+        """
         maximum = self._maximum.resolve(service) or _DEFAULT_MAXIMUM
         bounds = [(maximum, Bound.SERVICE_MAXIMUM)]
         if header is not None:
             bounds.append((parse_grpc_timeout(header), Bound.HEADER))
+        if connect_header is not None:
+            bounds.append((parse_connect_timeout(connect_header), Bound.CONNECT_HEADER))
         if remaining_ms is not None:
             bounds.append((remaining_ms / 1000 - self._margin, Bound.LAMBDA_TIME))
         seconds, bound = min(bounds, key=lambda item: item[0])

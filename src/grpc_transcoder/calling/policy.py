@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from grpc_transcoder.calling.backends import BackendMap
 from grpc_transcoder.calling.caller import CalledMethod, CallSpec
 from grpc_transcoder.calling.channels import ChannelOptions
-from grpc_transcoder.calling.deadlines import TIMEOUT_HEADER, DeadlinePolicy
+from grpc_transcoder.calling.deadlines import CONNECT_TIMEOUT_HEADER, TIMEOUT_HEADER, DeadlinePolicy
 from grpc_transcoder.calling.request_metadata import MetadataPolicy
 from grpc_transcoder.errors import ConfigurationError
 from grpc_transcoder.exchange import HttpRequest, Metadata
@@ -68,17 +68,21 @@ class CallPolicy:
         *,
         http_method: str = "POST",
         added: Metadata = (),
+        connect: bool = False,
     ) -> CallSpec:
         """Where and how to call `method` for `request`: the backend, the deadline, the
         metadata (the request's, then `added` by request hooks) and the retry policy.
 
-        `http_method` is the route's (pass-through calls are POSTs). Raises NoBackendError
-        (503), RequestError for a bad `grpc-timeout` (400), or 504 when no time is left.
+        `http_method` is the route's (pass-through calls are POSTs); `connect` calls also take
+        their deadline from `Connect-Timeout-Ms`. Raises NoBackendError (503), RequestError for
+        a bad timeout header (400), or 504 when no time is left.
         """
+        headers = request.headers
         deadline = self.deadlines.deadline(
             method.service,
-            header=request.headers.get(TIMEOUT_HEADER),
+            header=headers.get(TIMEOUT_HEADER),
             remaining_ms=request.remaining_ms(),
+            connect_header=headers.get(CONNECT_TIMEOUT_HEADER) if connect else None,
         )
         return CallSpec(
             self.backends.require(method.service),

@@ -36,11 +36,15 @@ def decoded(request: HttpRequest, max_bytes: int) -> HttpRequest:
             f"unsupported Content-Encoding {encoding[:40]!r}; send gzip or an unencoded body",
             status=415,
         )
-    return replace(request, body=gunzip(request.body, max_bytes), headers=headers)
+    body = gunzip(request.body, max_bytes, what="the request body (Content-Encoding: gzip)")
+    return replace(request, body=body, headers=headers)
 
 
-def gunzip(data: bytes, max_bytes: int) -> bytes:
-    """The decompressed bytes of `data`, never more than `max_bytes` of them held."""
+def gunzip(data: bytes, max_bytes: int, *, what: str = "the request body") -> bytes:
+    """The decompressed bytes of `data`, never more than `max_bytes` of them held.
+
+    `what` names the data in errors (a request body, a Connect message).
+    """
     pieces: list[bytes] = []
     size = 0
     rest = data
@@ -49,14 +53,14 @@ def gunzip(data: bytes, max_bytes: int) -> bytes:
         try:
             out = member.decompress(rest, max_bytes - size + 1)
         except zlib.error:
-            raise RequestError("the body is not valid gzip (Content-Encoding: gzip)") from None
+            raise RequestError(f"{what} is not valid gzip") from None
         size += len(out)
         if size > max_bytes:
-            raise request_too_large(size, max_bytes, what="the request body, decompressed,")
+            raise request_too_large(size, max_bytes, what=f"{what}, decompressed,")
         if not member.eof:
-            raise RequestError("the gzip body ends early (Content-Encoding: gzip)")
+            raise RequestError(f"{what} ends early: the gzip data is cut short")
         pieces.append(out)
         rest = member.unused_data
         if not rest:
             return b"".join(pieces)
-    raise RequestError(f"the gzip body has more than {MAX_MEMBERS} members")
+    raise RequestError(f"{what} has more than {MAX_MEMBERS} gzip members")

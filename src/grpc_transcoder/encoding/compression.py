@@ -17,6 +17,9 @@ LEVEL = 5  # zlib's default is 6; 5 gives nearly the same size for JSON at less 
 GZIP_WINDOW = 16 + zlib.MAX_WBITS
 MAX_CODINGS = 32  # Accept-Encoding entries read; a longer header is read that far
 _NOT_COMPRESSED = frozenset({204, 304})
+# Connect streams compress each message themselves (Connect-Content-Encoding): their clients
+# read the body as envelopes, not through Content-Encoding.
+_MESSAGE_COMPRESSED = "application/connect+"
 
 
 def compressed(reply: Reply, accept_encoding: str, min_bytes: int) -> Reply:
@@ -26,16 +29,22 @@ def compressed(reply: Reply, accept_encoding: str, min_bytes: int) -> Reply:
         or len(reply.body) < min_bytes
         or reply.status in _NOT_COMPRESSED
         or "content-encoding" in reply.headers
+        or reply.content_type.startswith(_MESSAGE_COMPRESSED)
     ):
         return reply
     varied = with_headers(reply, {"vary": "Accept-Encoding"})
     if not accepts_gzip(accept_encoding):
         return varied
-    squeezer = zlib.compressobj(LEVEL, zlib.DEFLATED, GZIP_WINDOW)
-    body = squeezer.compress(reply.body) + squeezer.flush()
+    body = gzip_bytes(reply.body)
     if len(body) >= len(reply.body):
         return varied
     return replace(with_headers(varied, {"content-encoding": "gzip"}), body=body)
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    """`data` as one gzip member, at the level every answer uses."""
+    squeezer = zlib.compressobj(LEVEL, zlib.DEFLATED, GZIP_WINDOW)
+    return squeezer.compress(data) + squeezer.flush()
 
 
 def accepts_gzip(accept_encoding: str) -> bool:

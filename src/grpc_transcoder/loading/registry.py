@@ -60,6 +60,7 @@ class MethodInfo:
     server_streaming: bool
     idempotent: bool
     rules: tuple[HttpRule, ...]
+    no_side_effects: bool = False  # idempotency_level NO_SIDE_EFFECTS: Connect GET allowed
 
     @property
     def full_name(self) -> str:
@@ -190,6 +191,7 @@ def _method_info(service: str, method: MethodDescriptor, options: Any, http: Any
         server_streaming=method.server_streaming,
         idempotent=options.idempotency_level in IDEMPOTENT_LEVELS,
         rules=_rules(options, http),
+        no_side_effects=options.idempotency_level == descriptor_pb2.MethodOptions.NO_SIDE_EFFECTS,
     )
 
 

@@ -27,6 +27,8 @@ class ServingOptions:
     compression_min_bytes: int  # 0: off
     response_headers: frozenset[str]  # metadata keys also copied as plain headers
     max_request_bytes: int
+    connect: bool  # TRANSCODER_CONNECT
+    base_path: str  # TRANSCODER_BASE_PATH without a trailing '/' ("" for the root)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServingOptions:
@@ -42,4 +44,6 @@ class ServingOptions:
             compression_min_bytes=settings.compression_min_bytes,
             response_headers=settings.response_headers,
             max_request_bytes=settings.max_request_bytes,
+            connect=settings.connect,
+            base_path=settings.base_path.rstrip("/"),
         )

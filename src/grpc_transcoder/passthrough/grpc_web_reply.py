@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from grpc_transcoder.calling.status_details import DETAILS_KEY, STATUS_TYPE
+from grpc_transcoder.calling.status_details import DETAILS_KEY, status_from_error
 from grpc_transcoder.encoding.response_metadata import HEADER_PREFIX, TRAILER_PREFIX
 from grpc_transcoder.encoding.streams import ERROR_RESERVE_BYTES
 from grpc_transcoder.errors import TranscoderError, response_too_large
-from grpc_transcoder.exchange import Metadata, Reply
+from grpc_transcoder.exchange import Reply
 from grpc_transcoder.loading.registry import Registry
 from grpc_transcoder.observe import access_log
 from grpc_transcoder.passthrough import grpc_web
@@ -88,29 +88,15 @@ def _error_frames(
 ) -> Reply:
     initial, trailing = raw_metadata(error)
     if error.details and registry is not None and all(k != DETAILS_KEY for k, _ in trailing):
-        trailing = (*trailing, *_details(error, registry))
+        status = status_from_error(error, registry)
+        if status is not None:
+            trailing = (*trailing, (DETAILS_KEY, status.SerializeToString()))
     trailer = grpc_web.trailer_frame(error.grpc_code, error.message, trailing)
-    headers = {**_kept(error.headers), **grpc_web.headers(initial)}
+    headers = {**own_headers(error.headers), **grpc_web.headers(initial)}
     return _framed([*frames, trailer], headers, web)
 
 
-def _details(error: TranscoderError, registry: Registry) -> Metadata:
-    """grpc-status-details-bin for the error's JSON details, or nothing when they do not parse."""
-    # Imported here: json_format costs about 10 ms of cold start, and only errors of gRPC-Web
-    # calls need it (the transcoder's own details are JSON already).
-    from google.protobuf import json_format  # noqa: PLC0415
-
-    status = registry.new_message(STATUS_TYPE)
-    value = {"code": error.grpc_code, "message": error.message, "details": error.details}
-    try:
-        json_format.ParseDict(value, status, descriptor_pool=registry.pool)
-    except (json_format.ParseError, TypeError, ValueError) as exc:
-        logger.warning("error details not sent in %s: %s", DETAILS_KEY, exc)
-        return ()
-    return ((DETAILS_KEY, status.SerializeToString()),)
-
-
-def _kept(headers: Mapping[str, str]) -> dict[str, str]:
+def own_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The error's own headers (Retry-After, Allow, WWW-Authenticate), not the metadata copies."""
     return {k: v for k, v in headers.items() if not k.lower().startswith(_RELAYED_PREFIXES)}
 
