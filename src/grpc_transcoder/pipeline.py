@@ -143,8 +143,8 @@ def _preflight(
     `_call_path_methods` for `/package.Service/Method`); 404 for a path no route matches."""
     log.reserved("CORS preflight")
     methods = state.routes.allowed_methods(request.path)
-    if not methods and forward.is_call_path(request.path, state.routes.base_path):
-        methods = _call_path_methods(state, request.path)
+    if forward.is_call_path(request.path, state.routes.base_path):
+        methods = tuple(sorted({*methods, *_call_path_methods(state, request.path)}))
     if not methods:
         raise RouteNotFoundError(f"no route for {request.path[:200]!r} to allow")
     return cors.preflight(request, methods)

@@ -2,19 +2,22 @@
 
 Every request becomes an API Gateway HTTP API (payload 2.0) event, as API Gateway would build
 it, and `handler(event, context)` is called with a context whose remaining time counts down.
-Requests are served one at a time, as one Lambda execution environment serves them.
+Connections are accepted side by side (clients keep theirs open), but the handler runs one
+request at a time, as one Lambda execution environment serves them.
 """
 
 from __future__ import annotations
 
 import base64
 import itertools
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message as HeaderMessage
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -157,7 +160,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.command, self.path, headers, body, source_ip=self.client_address[0]
         )
         context = LambdaContext(timeout_ms=self.server.timeout_ms)
-        response = self.server.lambda_handler(event, context)
+        with self.server.one_at_a_time:
+            response = self.server.lambda_handler(event, context)
         status, out_headers, out_body = response_parts(response)
         self.send_response(status)
         for key, value in out_headers:
@@ -208,8 +212,15 @@ def _header_pairs(headers: HeaderMessage) -> list[tuple[str, str]]:
     return [(k, v) for k, v in headers.items()]
 
 
-class LocalServer(HTTPServer):
-    """A single-threaded HTTP server: one request at a time, like one Lambda container."""
+class LocalServer(ThreadingMixIn, HTTPServer):
+    """An HTTP server whose handler serves one request at a time, like one Lambda container.
+
+    Each connection has a thread of its own, so that a client holding a keep-alive connection
+    open never stalls another one; the handler itself runs under one lock.
+    """
+
+    daemon_threads = True
+    block_on_close = False
 
     def __init__(
         self,
@@ -221,6 +232,7 @@ class LocalServer(HTTPServer):
     ) -> None:
         super().__init__(address, _RequestHandler)
         self.lambda_handler = lambda_handler
+        self.one_at_a_time = threading.Lock()
         self.timeout_ms = timeout_ms
         self.verbose = verbose
 
