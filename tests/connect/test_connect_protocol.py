@@ -269,17 +269,25 @@ def test_unary_protobuf_calls_through_every_event_source(
 
 
 @pytest.mark.parametrize("source", EVERY_SOURCE)
-def test_streams_through_every_event_source(library_handler: Handler, source: Source) -> None:
-    body = _envelope(b'{"count": 2}')
+@pytest.mark.parametrize("accept", ["", "gzip"])
+def test_streams_through_every_event_source(
+    library_handler: Handler, source: Source, accept: str
+) -> None:
+    # 3,000-byte messages: frame prefixes that are not UTF-8, compressed when accepted.
+    body = _envelope(b'{"count": 2, "payloadSize": 3000}')
     response = _call(
         library_handler, f"{DEBUG}/Stream", body, content_type="application/connect+json",
-        source=source, headers=(),
+        source=source, headers=(("connect-accept-encoding", accept),),
     )  # fmt: skip
     assert response["statusCode"] == 200
+    assert response["isBase64Encoded"] is True
     assert response_header(response, "content-type") == "application/connect+json"
+    assert response_header(response, "connect-content-encoding") == (accept or None)
     frames = _frames(response_body(response))
-    assert [flags for flags, _ in frames] == [0, 0, 2]
-    assert [json.loads(data)["index"] for _, data in frames[:2]] == [0, 1]
+    assert [flags for flags, _ in frames] == [1 if accept else 0] * 2 + [2]
+    messages = [gzip.decompress(data) if flags else data for flags, data in frames[:2]]
+    assert [json.loads(data)["index"] for data in messages] == [0, 1]
+    assert [len(json.loads(data)["payload"]) for data in messages] == [3000, 3000]
     assert json.loads(frames[2][1]) == {}
 
 

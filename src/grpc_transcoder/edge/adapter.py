@@ -103,9 +103,18 @@ class LambdaAdapter:
             headers.append([b"content-length", str(len(body)).encode()])
             body = b""
         response: Response = {"status": reply.status, "headers": headers, "body": body}
-        config = self.binary if "content-encoding" in reply.headers else self.config
+        config = self.binary if _is_binary(reply) else self.config
         shaper = SHAPERS[source](event if isinstance(event, dict) else {}, context, config)
         return dict(shaper(response))
+
+
+# Framed bodies whose type looks like text (`+json`) but whose frame prefixes are bytes.
+_FRAMED_TYPES = ("application/connect+",)
+
+
+def _is_binary(reply: Reply) -> bool:
+    """Whether the body goes base64 whatever its type: content-encoded (gzip) or framed."""
+    return "content-encoding" in reply.headers or reply.content_type.startswith(_FRAMED_TYPES)
 
 
 def _internal_error() -> Reply:
