@@ -202,8 +202,8 @@ def test_fetch_writes_a_set_that_checks(
     assert out.splitlines() == [
         f"wrote {out_path}: 12 files, 2 services, 26 methods "
         f"(server reflection v1 of {backend.target})",
-        "left out (use --service to include): grpc.reflection.v1.ServerReflection, "
-        "grpc.reflection.v1alpha.ServerReflection",
+        "left out (use --service to include): grpc.health.v1.Health, "
+        "grpc.reflection.v1.ServerReflection, grpc.reflection.v1alpha.ServerReflection",
     ]
     status, out, _ = run(capsys, "check", str(out_path))
     assert status == 0

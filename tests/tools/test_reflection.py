@@ -53,12 +53,22 @@ def test_the_example_backend_answers_over_v1(
     assert fetched.version == "v1"
     assert sorted(fetched.services) == sorted(LIBRARY_SERVICES)
     assert fetched.skipped == (
+        "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
     )
     again = loaded(fetched)
     assert again.methods.keys() == registry.methods.keys()
     assert [m.rules for m in again.methods.values()] == [m.rules for m in registry.methods.values()]
+
+
+def test_the_example_backends_health_service_is_listed_and_fetched_when_named(
+    backend: example_backend.RunningBackend,
+) -> None:
+    fetched = reflection.fetch(backend.target, services=[example_backend.HEALTH], timeout=TIMEOUT)
+    assert fetched.services == (example_backend.HEALTH,)
+    health = loaded(fetched)
+    assert {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"} <= set(health.methods)
 
 
 def test_files_come_dependencies_first(backend: example_backend.RunningBackend) -> None:

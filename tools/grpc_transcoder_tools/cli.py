@@ -150,6 +150,10 @@ def _print_banner(url: str, backend: str, *, example: bool) -> None:
             f"  curl {url}/v1/shelves/fiction/books/dune",
             f'  curl -X POST {url}/v1/shelves -d \'{{"theme": "Poetry"}}\'',
             f"  curl -X POST {url}/library.v1.LibraryService/GetLibraryInfo -d '{{}}'",
+            f"  curl -X POST {url}/library.v1.LibraryService/GetShelf"
+            " -H 'Connect-Protocol-Version: 1' -H 'Content-Type: application/json'"
+            ' -d \'{"name": "shelves/fiction"}\'',
+            f"  grpc-transcoder descriptors fetch --reflection {backend} -o fetched.binpb",
         ]
     print("\n".join(lines), flush=True)
 

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from google.protobuf import descriptor_pool
+from google.protobuf.descriptor import FileDescriptor
 from google.protobuf.message import Message
 
 from grpc_transcoder.loading import registry as descriptors
@@ -41,6 +43,7 @@ def _example_set() -> Path:
 DEFAULT_DESCRIPTORS = _example_set()
 LIBRARY = "library.v1.LibraryService"
 DEBUG = "library.v1.DebugService"
+HEALTH = "grpc.health.v1.Health"
 
 Handler = Callable[..., Any]
 
@@ -535,7 +538,7 @@ def start(
     if health:
         _add_health(server)
     if reflection:
-        _add_reflection(server, backend.registry, [LIBRARY, DEBUG])
+        _add_reflection(server, backend.registry, health=health)
     if credentials is None:
         port = server.add_insecure_port(address)
     else:
@@ -554,8 +557,39 @@ def _add_health(server: grpc.Server) -> None:
         servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
 
 
-def _add_reflection(server: grpc.Server, registry: Registry, names: list[str]) -> None:
-    """Server reflection v1 and v1alpha, as `descriptors fetch --reflection` reads it."""
+def _add_reflection(server: grpc.Server, registry: Registry, *, health: bool) -> None:
+    """Server reflection v1 and v1alpha, as `descriptors fetch --reflection` reads it.
+
+    Like a real server, it lists grpc.health.v1.Health when that is served (clients that
+    fetch every service leave `grpc.*` out unless named).
+    """
     from grpc_transcoder_tools import reflection
 
-    reflection.enable(server, pool=registry.pool, services=names)
+    services = [LIBRARY, DEBUG]
+    pool = registry.pool
+    if health:
+        from grpc_health.v1 import health_pb2
+
+        pool = _pool_with(registry, health_pb2.DESCRIPTOR)
+        services.append(HEALTH)
+    reflection.enable(server, pool=pool, services=services)
+
+
+def _pool_with(registry: Registry, extra: FileDescriptor) -> descriptor_pool.DescriptorPool:
+    """A pool of the registry's files and `extra` (with its imports): the registry's own pool
+    stays as loaded, since the tests share it."""
+    pool = descriptor_pool.DescriptorPool()
+    added: set[str] = set()
+
+    def add(file: FileDescriptor) -> None:
+        if file.name in added:
+            return
+        added.add(file.name)
+        for dependency in file.dependencies:
+            add(dependency)
+        pool.AddSerializedFile(file.serialized_pb)
+
+    for name in registry.files:
+        add(registry.pool.FindFileByName(name))
+    add(extra)
+    return pool
