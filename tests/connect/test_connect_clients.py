@@ -17,7 +17,7 @@ from connectrpc.code import Code
 from connectrpc.compat import google_protobuf_json_codec
 from connectrpc.errors import ConnectError
 from google.protobuf import any_pb2, duration_pb2
-from google.rpc import error_details_pb2
+from google.rpc import error_details_pb2  # type: ignore[import-untyped]
 
 from tests.conftest import AccessLines
 from tests.connect.conftest import Stubs

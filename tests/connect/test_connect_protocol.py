@@ -18,7 +18,7 @@ from urllib.parse import quote
 import pytest
 from connectrpc import _protocol as connect_reference
 from connectrpc.code import Code as ConnectCode
-from google.rpc import error_details_pb2
+from google.rpc import error_details_pb2  # type: ignore[import-untyped]
 from grpc_transcoder_tools.local_server import LambdaContext
 
 from grpc_transcoder.calling.deadlines import parse_connect_timeout

@@ -93,7 +93,7 @@ WELL_KNOWN: Mapping[str, Schema] = {
     },
     "google.protobuf.Struct": {"type": "object", "description": "Any JSON object."},
     "google.protobuf.Value": {"description": "Any JSON value."},
-    "google.protobuf.ListValue": {"type": "array", "description": "Any JSON array."},
+    "google.protobuf.ListValue": {"type": "array", "items": {}, "description": "Any JSON array."},
     "google.protobuf.Empty": {"type": "object", "maxProperties": 0},
     "google.protobuf.Any": {
         "type": "object",
