@@ -7,6 +7,7 @@ was built at load time on the `State`; a request only looks things up.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from google.protobuf.message import Message
 
@@ -93,7 +94,7 @@ def _answer(
     try:
         state = runtime.current()
         log.loaded(state)
-        connect = _connect(request, state.serving)
+        connect = _connect(request, state.serving, state.registry.services)
         if refused is not None:
             raise refused
         request = content_encoding.decoded(request, state.serving.max_request_bytes)
@@ -131,9 +132,16 @@ def _call(
     return passed if passed is not None else _transcode(state, request, log)
 
 
-def _connect(request: HttpRequest, serving: ServingOptions) -> ConnectFormat | None:
-    """The request's Connect form; None when it is no Connect call or TRANSCODER_CONNECT is off."""
-    return connect_protocol.negotiate(request, serving.base_path) if serving.connect else None
+def _connect(
+    request: HttpRequest, serving: ServingOptions, services: Sequence[str] = ()
+) -> ConnectFormat | None:
+    """The request's Connect form; None when it is no Connect call or TRANSCODER_CONNECT is off.
+
+    `services` are the loaded ones (a service without a package is recognized among them).
+    """
+    if not serving.connect:
+        return None
+    return connect_protocol.negotiate(request, serving.base_path, services)
 
 
 def _preflight(

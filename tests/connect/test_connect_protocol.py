@@ -56,14 +56,18 @@ EVERY_SOURCE = [pytest.param(source, id=source.value) for source in Source]
         ("POST", "/v1/shelves", {"content-type": "application/json", **dict(CONNECT)}, "", None),
         ("GET", "/a.B/C", {}, "message=x", None),
         ("PUT", "/a.B/C", {"content-type": "application/json", **dict(CONNECT)}, "", None),
-        ("POST", "/B/C", {"content-type": "application/json", **dict(CONNECT)}, "", None),
+        ("POST", "/Greeter/Hi", {"content-type": "application/json", **dict(CONNECT)}, "",
+         ConnectFormat(Form.UNARY, "json", "Greeter", "Hi")),  # a loaded service, no package
+        ("GET", "/a.B/C", {}, "reconnect=v1&message=x", None),
+        ("GET", "/a.B/C", {}, "x=1&" * 100 + "connect=v1", ConnectFormat(Form.GET, "", "a.B", "C")),
+        ("POST", "/a/b/C", {"content-type": "application/json", **dict(CONNECT)}, "", None),
     ],
 )  # fmt: skip
 def test_connect_calls_are_told_from_other_requests(
     method: str, path: str, headers: dict[str, str], query: str, expected: ConnectFormat | None
 ) -> None:
     request = HttpRequest(method, path, query, headers)
-    assert protocol.negotiate(request, "") == expected
+    assert protocol.negotiate(request, "", services=("Greeter",)) == expected
 
 
 def test_a_base_path_is_stripped_before_the_method_is_read() -> None:
@@ -196,18 +200,25 @@ def _get(query: Sequence[tuple[str, str]]) -> HttpRequest:
 )
 def test_get_messages_are_decoded(query: list[tuple[str, str]]) -> None:
     assert protocol.get_message(_get(query), 1000) == b'{"a":1}'
+    # Parameters of others (a cache buster, a CDN's) are ignored.
+    assert protocol.get_message(_get([*query, ("_", "1733")]), 1000) == b'{"a":1}'
+
+
+def test_empty_compressed_payloads_are_empty() -> None:
+    query = [("connect", "v1"), ("encoding", "proto"), ("message", ""), ("compression", "gzip")]
+    assert protocol.get_message(_get(query), 1000) == b""
+    assert envelopes.read(_envelope(b"", flags=1), "gzip", max_bytes=100) == [b""]
 
 
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
         ([("connect", "v1"), ("encoding", "json")], "needs the request message"),
-        ([("connect", "v1"), ("message", "{}"), ("page", "2")], "unknown query parameters"),
         ([("connect", "v1"), ("message", "$$$"), ("base64", "1")], "not valid base64"),
         ([("connect", "v1"), ("message", "x"), ("compression", "br")], "unsupported compression"),
         ([("connect", "v1"), ("message", "x" * 2000)], "limit is 1000 bytes"),
         ([("connect", "v1"), ("message", "x" * 5000)], "over the limit of 1000 bytes"),
-        ([("x", "1")] * 20, "at most 5 query parameters"),
+        ([("x", "1")] * 70, "at most 64 parameters"),
     ],
 )
 def test_bad_get_queries_are_refused(query: list[tuple[str, str]], expected: str) -> None:
@@ -341,6 +352,41 @@ def test_refusals_are_connect_errors(
     assert text in error["message"]
     if status == 405:
         assert response_header(response, "allow") == "POST"
+
+
+def test_an_unreadable_encoding_is_unimplemented_naming_gzip(library_handler: Handler) -> None:
+    headers = (*CONNECT, ("content-encoding", "br"))
+    unary = _call(library_handler, f"{LIBRARY}/ListShelves", "{}", headers=headers)
+    assert unary["statusCode"] == 501
+    assert json.loads(response_body(unary))["code"] == "unimplemented"
+    assert response_header(unary, "accept-encoding") == "gzip"
+    stream = _call(library_handler, f"{DEBUG}/Stream", _envelope(b"{}"),
+                   content_type="application/connect+json",
+                   headers=(("connect-content-encoding", "zstd"),))  # fmt: skip
+    assert response_header(stream, "connect-accept-encoding") == "gzip"
+    [(_, data)] = _frames(response_body(stream))
+    assert json.loads(data)["error"]["code"] == "unimplemented"
+    empty = _call(library_handler, f"{LIBRARY}/ListShelves", "",
+                  headers=(*CONNECT, ("content-encoding", "gzip")))  # fmt: skip
+    assert empty["statusCode"] == 200
+
+
+def test_an_empty_connect_timeout_is_no_timeout(library_handler: Handler) -> None:
+    headers = (*CONNECT, ("connect-timeout-ms", ""))
+    response = _call(library_handler, f"{DEBUG}/Sleep", "{}", headers=headers)
+    assert response["statusCode"] == 200, response_body(response)
+
+
+def test_a_unary_answer_too_large_for_a_stream_ends_with_resource_exhausted(
+    make_library_handler: Any,
+) -> None:
+    handler = make_library_handler(max_response_bytes=2_000)
+    body = _envelope(json.dumps({"fString": "x" * 5_000}).encode())
+    response = _call(handler, f"{DEBUG}/EchoKinds", body, content_type="application/connect+json",
+                     headers=())  # fmt: skip
+    [(flags, data)] = _frames(response_body(response))
+    assert flags == envelopes.FLAG_END_STREAM
+    assert json.loads(data)["error"]["code"] == "resource_exhausted"
 
 
 def test_a_proto_get_reads_its_base64_message(library_handler: Handler, registry: Registry) -> None:

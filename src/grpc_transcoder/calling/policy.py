@@ -82,7 +82,8 @@ class CallPolicy:
             method.service,
             header=headers.get(TIMEOUT_HEADER),
             remaining_ms=request.remaining_ms(),
-            connect_header=headers.get(CONNECT_TIMEOUT_HEADER) if connect else None,
+            # An empty Connect-Timeout-Ms is no timeout, as Connect's own servers read it.
+            connect_header=(headers.get(CONNECT_TIMEOUT_HEADER) or None) if connect else None,
         )
         return CallSpec(
             self.backends.require(method.service),

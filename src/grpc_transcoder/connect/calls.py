@@ -248,7 +248,10 @@ def _stream_reply(
     try:
         if not method.server_streaming:
             result = state.caller.unary(spec, requests)
-            frames.append(writer.message(codec.response(result.response)))
+            frame = writer.message(codec.response(result.response))
+            if len(frame) + ERROR_RESERVE_BYTES > limit:
+                raise response_too_large(limit, what=f"the response ({len(frame)} bytes)")
+            frames.append(frame)
             initial, trailing = result.initial_metadata, result.trailing_metadata
         else:
             stream = state.caller.stream(spec, requests)

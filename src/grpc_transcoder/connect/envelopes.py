@@ -13,7 +13,12 @@ from typing import Any
 
 import orjson
 
-from grpc_transcoder.decoding.content_encoding import GZIP, IDENTITY, gunzip
+from grpc_transcoder.decoding.content_encoding import (
+    GZIP,
+    IDENTITY,
+    UnsupportedEncodingError,
+    gunzip,
+)
 from grpc_transcoder.encoding import compression
 from grpc_transcoder.errors import Code, RequestError, request_too_large
 
@@ -54,7 +59,9 @@ def read(body: bytes, encoding: str, *, max_bytes: int, limit: int = 0) -> list[
                     f"message {index} of the Connect stream is compressed, but the request"
                     " names no Connect-Content-Encoding"
                 )
-            data = gunzip(data, max_bytes - size, what=f"message {index} of the Connect stream")
+            if data:  # an empty message is empty in every encoding
+                what = f"message {index} of the Connect stream"
+                data = gunzip(data, max_bytes - size, what=what)
         elif flags != 0:
             what = "an end-of-stream message" if flags & FLAG_END_STREAM else f"flags 0x{flags:02x}"
             raise RequestError(f"message {index} of the Connect stream has {what}; send messages")
@@ -72,7 +79,7 @@ def _request_encoding(encoding: str) -> bool:
         return True
     if coding in ("", IDENTITY):
         return False
-    raise RequestError(
+    raise UnsupportedEncodingError(
         f"unsupported Connect-Content-Encoding {encoding[:40]!r}; send gzip or identity",
         code=Code.UNIMPLEMENTED,
     )
@@ -80,9 +87,7 @@ def _request_encoding(encoding: str) -> bool:
 
 def accepts_gzip(accept_encoding: str) -> bool:
     """Whether a client's Connect-Accept-Encoding lists gzip."""
-    return any(
-        entry.split(";")[0].strip().lower() in GZIP for entry in accept_encoding.split(",")[:32]
-    )
+    return compression.accepts_gzip(accept_encoding)
 
 
 class Writer:

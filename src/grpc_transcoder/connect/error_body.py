@@ -18,7 +18,12 @@ import orjson
 from grpc_transcoder.calling.status_details import status_from_error, status_from_trailers
 from grpc_transcoder.connect import metadata
 from grpc_transcoder.connect.envelopes import Writer
-from grpc_transcoder.connect.protocol import ERROR_CONTENT_TYPE, ConnectFormat
+from grpc_transcoder.connect.protocol import (
+    ERROR_CONTENT_TYPE,
+    STREAM_ACCEPT_ENCODING_HEADER,
+    ConnectFormat,
+)
+from grpc_transcoder.decoding.content_encoding import UnsupportedEncodingError
 from grpc_transcoder.errors import Code, JsonObject, TranscoderError, http_status
 from grpc_transcoder.exchange import Reply
 from grpc_transcoder.loading.registry import Registry
@@ -55,6 +60,11 @@ def error_reply(connect: ConnectFormat, error: TranscoderError, registry: Regist
     """The answer to a failed Connect call (`registry` is None while nothing is loaded)."""
     initial, trailing = raw_metadata(error)
     headers = {**own_headers(error.headers), **metadata.headers(initial)}
+    if isinstance(error, UnsupportedEncodingError):
+        # Connect's answer to an encoding it cannot read: unimplemented, naming what it reads.
+        error = TranscoderError(error.message, code=Code.UNIMPLEMENTED)
+        accept = STREAM_ACCEPT_ENCODING_HEADER if connect.streaming else "accept-encoding"
+        headers[accept] = "gzip"
     if connect.streaming and error.status not in _HTTP_REFUSALS:
         end = Writer.end(error_json(error, registry), metadata.end_stream_metadata(trailing))
         return Reply(200, end, headers, connect.content_type)

@@ -13,10 +13,16 @@ import base64
 import binascii
 import enum
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from grpc_transcoder.decoding.content_encoding import GZIP, IDENTITY, gunzip
+from grpc_transcoder.decoding.content_encoding import (
+    GZIP,
+    IDENTITY,
+    UnsupportedEncodingError,
+    gunzip,
+)
 from grpc_transcoder.errors import Code, FieldViolation, RequestError
 from grpc_transcoder.exchange import HttpRequest, media_type
 
@@ -30,11 +36,13 @@ PROTO = "proto"
 CODECS = (JSON, PROTO)
 STREAM_ENCODING_HEADER = "connect-content-encoding"
 STREAM_ACCEPT_ENCODING_HEADER = "connect-accept-encoding"
-GET_PARAMETERS = frozenset({"connect", "encoding", "message", "base64", "compression"})
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_PATH = re.compile(rf"/((?:{_NAME}\.)+{_NAME})/({_NAME})")  # what connect clients call
-_MAX_QUERY_FIELDS = 16  # a GET's query has five parameters; more are refused unread
+# What Connect clients call: `/[package.]Service/Method` (the package is optional).
+_PATH = re.compile(rf"/((?:{_NAME}\.)*{_NAME})/({_NAME})")
+# A GET's query has five parameters of its own; others (cache busters, a CDN's) are ignored,
+# up to this many fields in all: more are refused unread.
+MAX_QUERY_FIELDS = 64
 
 
 class Form(enum.Enum):
@@ -69,11 +77,15 @@ class ConnectFormat:
         return f"connect {self.form.value} {self.codec}"
 
 
-def negotiate(request: HttpRequest, base_path: str) -> ConnectFormat | None:
+def negotiate(
+    request: HttpRequest, base_path: str, services: Container[str] = ()
+) -> ConnectFormat | None:
     """The Connect form of `request`, or None when it is not a Connect call.
 
-    Only requests to `/<package>.<Service>/<Method>` under `base_path` are Connect calls;
-    the codec is not checked here (an unsupported one is refused with a Connect error).
+    Only requests to `/<package>.<Service>/<Method>` under `base_path` are Connect calls, or
+    `/<Service>/<Method>` for a service without a package that `services` holds (so that a
+    REST path such as `/v1/shelves` stays REST); the codec is not checked here (an
+    unsupported one is refused with a Connect error).
     """
     if request.method == "POST":
         media = media_type(request.content_type)[0]
@@ -84,7 +96,7 @@ def negotiate(request: HttpRequest, base_path: str) -> ConnectFormat | None:
         else:
             return None
     elif request.method == "GET" and (
-        "connect=v1" in request.query or VERSION_HEADER in request.headers
+        VERSION_HEADER in request.headers or _names_connect(request.query)
     ):
         form, codec = Form.GET, ""
     else:
@@ -95,11 +107,24 @@ def negotiate(request: HttpRequest, base_path: str) -> ConnectFormat | None:
             return None
         path = path[len(base_path) :]
     found = _PATH.fullmatch(path)
-    if found is None:
+    if found is None or ("." not in found[1] and found[1] not in services):
         return None
     if form is Form.GET:
-        codec = _get_parameters(request.query).get("encoding", "")
+        codec = _parameters_or_none(request.query).get("encoding", "")
     return ConnectFormat(form, codec, found[1], found[2])
+
+
+def _names_connect(query: str) -> bool:
+    """Whether a GET's query has the `connect` parameter (cheap test first, then parsed)."""
+    return "connect=" in query and "connect" in _parameters_or_none(query)
+
+
+def _parameters_or_none(query: str) -> dict[str, str]:
+    """The query's parameters, or none when there are too many (then refused by `check`)."""
+    try:
+        return _get_parameters(query)
+    except RequestError:
+        return {"connect": ""} if "connect=" in query else {}
 
 
 def check(request: HttpRequest, connect: ConnectFormat) -> None:
@@ -107,6 +132,8 @@ def check(request: HttpRequest, connect: ConnectFormat) -> None:
     version = request.headers.get(VERSION_HEADER, VERSION)
     if connect.form is Form.GET:
         version = _get_parameters(request.query).get("connect", "v1").removeprefix("v")
+        if not version:
+            version = VERSION  # the parameter is optional
     if version.strip() != VERSION:
         raise RequestError(
             f"unsupported Connect protocol version {version[:20]!r}; this server speaks"
@@ -132,13 +159,7 @@ def get_message(request: HttpRequest, max_bytes: int) -> bytes:
 
     The size limit applies to the message as decoded and decompressed; raises RequestError.
     """
-    parameters = _get_parameters(request.query)
-    unknown = sorted(set(parameters) - GET_PARAMETERS)
-    if unknown:
-        raise RequestError(
-            f"unknown query parameters for a Connect GET: {', '.join(unknown)[:200]}",
-            violations=[FieldViolation(name[:80], "not a Connect parameter") for name in unknown],
-        )
+    parameters = _get_parameters(request.query)  # other parameters are ignored
     if "message" not in parameters:
         raise RequestError(
             "a Connect GET needs the request message in the `message` query parameter",
@@ -156,9 +177,9 @@ def get_message(request: HttpRequest, max_bytes: int) -> bytes:
         data = _unbase64(data)
     compression = parameters.get("compression", IDENTITY).strip().lower()
     if compression in GZIP:
-        return gunzip(data, max_bytes, what="the Connect GET message")
+        return gunzip(data, max_bytes, what="the Connect GET message") if data else data
     if compression not in ("", IDENTITY):
-        raise RequestError(
+        raise UnsupportedEncodingError(
             f"unsupported compression {compression[:40]!r} for a Connect GET; send gzip or none",
             code=Code.UNIMPLEMENTED,
         )
@@ -178,12 +199,12 @@ def _get_parameters(query: str) -> dict[str, str]:
         pairs = parse_qsl(
             query,
             keep_blank_values=True,
-            max_num_fields=_MAX_QUERY_FIELDS,
+            max_num_fields=MAX_QUERY_FIELDS,
             errors="surrogateescape",
         )
     except ValueError:
         raise RequestError(
-            f"a Connect GET takes at most {len(GET_PARAMETERS)} query parameters"
+            f"a Connect GET's query may have at most {MAX_QUERY_FIELDS} parameters"
         ) from None
     return dict(pairs)
 

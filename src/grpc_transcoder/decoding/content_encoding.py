@@ -22,6 +22,10 @@ GZIP_WINDOW = 16 + zlib.MAX_WBITS  # the gzip wrapper around DEFLATE
 MAX_MEMBERS = 16  # concatenated gzip members in one body (RFC 1952 allows several)
 
 
+class UnsupportedEncodingError(RequestError):
+    """A content encoding the transcoder cannot read (415; Connect answers it unimplemented)."""
+
+
 def decoded(request: HttpRequest, max_bytes: int) -> HttpRequest:
     """The request as the client meant it; raises RequestError (400, 413, 415)."""
     encoding = request.headers.get(HEADER)
@@ -32,10 +36,12 @@ def decoded(request: HttpRequest, max_bytes: int) -> HttpRequest:
     if coding in ("", IDENTITY):
         return replace(request, headers=headers)
     if coding not in GZIP:
-        raise RequestError(
+        raise UnsupportedEncodingError(
             f"unsupported Content-Encoding {encoding[:40]!r}; send gzip or an unencoded body",
             status=415,
         )
+    if not request.body:  # nothing to inflate: an empty body is empty in every encoding
+        return replace(request, headers=headers)
     body = gunzip(request.body, max_bytes, what="the request body (Content-Encoding: gzip)")
     return replace(request, body=body, headers=headers)
 
