@@ -206,6 +206,31 @@ def _scenarios(registry: Any, channel: grpc.Channel) -> list[Scenario]:
             lambda: echo(kinds, timeout=10),
         ),
         Scenario(
+            "POST /library.v1.DebugService/EchoKinds (Connect, JSON, the same 20 fields)",
+            build(
+                Source.HTTP_API,
+                "POST",
+                "/library.v1.DebugService/EchoKinds",
+                body=orjson.dumps(KINDS_BODY).decode(),
+                headers=[("content-type", "application/json"), ("connect-protocol-version", "1")],
+            ),
+            lambda: echo(kinds, timeout=10),
+            naive=False,  # the naive transcoder speaks no Connect
+        ),
+        Scenario(
+            "POST /library.v1.DebugService/EchoKinds (Connect, protobuf, the same 20 fields)",
+            build(
+                Source.HTTP_API,
+                "POST",
+                "/library.v1.DebugService/EchoKinds",
+                body=kinds.SerializeToString(),
+                binary=True,
+                headers=[("content-type", "application/proto"), ("connect-protocol-version", "1")],
+            ),
+            lambda: echo(kinds, timeout=10),
+            naive=False,
+        ),
+        Scenario(
             "GET /v1/debug:stream?count=100 (server stream, 100 messages)",
             build(Source.HTTP_API, "GET", "/v1/debug:stream", query=[("count", "100")]),
             lambda: list(stream(stream_request, timeout=10)),
