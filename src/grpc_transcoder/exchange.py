@@ -98,3 +98,13 @@ def media_type(content_type: str) -> tuple[str, str]:
         if name.strip().lower() == "charset":
             charset = value.strip().strip('"').lower()
     return media.strip().lower(), charset
+
+
+def under_base_path(path: str, base_path: str) -> str | None:
+    """`path` without `base_path` (no trailing '/', "" for the root); None when `path` is
+    not under it."""
+    if not base_path:
+        return path
+    if not path.startswith(base_path + "/"):
+        return None
+    return path[len(base_path) :]

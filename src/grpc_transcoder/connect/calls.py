@@ -22,7 +22,7 @@ from grpc_transcoder.calling.caller import CallSpec
 from grpc_transcoder.connect import envelopes, error_body, metadata, protocol
 from grpc_transcoder.connect.protocol import ConnectFormat, Form
 from grpc_transcoder.decoding.field_values import decode_json
-from grpc_transcoder.decoding.streams import check_count
+from grpc_transcoder.decoding.streams import check_count, in_stream
 from grpc_transcoder.encoding.response_metadata import plain_headers
 from grpc_transcoder.encoding.streams import ERROR_RESERVE_BYTES
 from grpc_transcoder.errors import (
@@ -202,22 +202,8 @@ class _Messages:
         try:
             decode_json(self._state.codec, value, message)
         except RequestError as exc:
-            raise exc if index is None else _in_stream(exc, index, where) from None
+            raise exc if index is None else in_stream(exc, index, where) from None
         return message
-
-
-def _in_stream(error: RequestError, index: int, where: str) -> RequestError:
-    """The problems of one message of a request stream, located by `[index]`."""
-    at = f"[{index}]"
-    return RequestError(
-        f"{where}: {error.message}",
-        violations=[
-            FieldViolation(f"{at}.{v.field}" if v.field else at, v.description)
-            for v in error.violations
-        ],
-        unlisted=error.unlisted,
-        stopped=error.stopped,
-    )
 
 
 def _stream_reply(

@@ -24,7 +24,7 @@ from grpc_transcoder.decoding.content_encoding import (
     gunzip,
 )
 from grpc_transcoder.errors import Code, FieldViolation, RequestError
-from grpc_transcoder.exchange import HttpRequest, media_type
+from grpc_transcoder.exchange import HttpRequest, media_type, under_base_path
 
 VERSION_HEADER = "connect-protocol-version"
 VERSION = "1"
@@ -101,12 +101,8 @@ def negotiate(
         form, codec = Form.GET, ""
     else:
         return None
-    path = request.path
-    if base_path:
-        if not path.startswith(base_path + "/"):
-            return None
-        path = path[len(base_path) :]
-    found = _PATH.fullmatch(path)
+    path = under_base_path(request.path, base_path)
+    found = _PATH.fullmatch(path) if path is not None else None
     if found is None or ("." not in found[1] and found[1] not in services):
         return None
     if form is Form.GET:

@@ -125,13 +125,19 @@ def _decode_element(index: int, value: Any, message: Message, body: str, json: J
             except RequestError as exc:
                 raise as_sent(exc, body) from None
     except RequestError as exc:
-        where = f"[{index}]"
-        raise RequestError(
-            f"request stream element {index}: {exc.message}",
-            violations=[
-                FieldViolation(f"{where}.{v.field}" if v.field else where, v.description)
-                for v in exc.violations
-            ],
-            unlisted=exc.unlisted,
-            stopped=exc.stopped,
-        ) from None
+        raise in_stream(exc, index, f"request stream element {index}") from None
+
+
+def in_stream(error: RequestError, index: int, what: str) -> RequestError:
+    """The problems of one message of a request stream: field paths under `[index]`, the
+    message opened by `what` ("request stream element 2")."""
+    at = f"[{index}]"
+    return RequestError(
+        f"{what}: {error.message}",
+        violations=[
+            FieldViolation(f"{at}.{v.field}" if v.field else at, v.description)
+            for v in error.violations
+        ],
+        unlisted=error.unlisted,
+        stopped=error.stopped,
+    )

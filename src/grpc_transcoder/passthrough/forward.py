@@ -19,7 +19,7 @@ from grpc_transcoder.calling.caller import ResponseStream
 from grpc_transcoder.decoding import streams as stream_decoding
 from grpc_transcoder.encoding import response_metadata
 from grpc_transcoder.errors import Code, RequestError, TranscoderError, check_request_size
-from grpc_transcoder.exchange import HttpRequest, Reply, media_type
+from grpc_transcoder.exchange import HttpRequest, Reply, media_type, under_base_path
 from grpc_transcoder.hooks.table import HookRun
 from grpc_transcoder.loading.registry import MethodInfo
 from grpc_transcoder.observe import access_log
@@ -58,22 +58,15 @@ def addressed(request: HttpRequest, base_path: str, web: WebFormat | None) -> Ad
     media = media_type(request.content_type)[0]
     if web is None and media not in PROTOBUF_TYPES:
         return None
-    path = request.path
-    if base_path:
-        if not path.startswith(base_path + "/"):
-            return None
-        path = path[len(base_path) :]
-    found = _PATH.fullmatch(path)
+    path = under_base_path(request.path, base_path)
+    found = _PATH.fullmatch(path) if path is not None else None
     return Addressed(found[1], found[2], media, web) if found else None
 
 
 def is_call_path(path: str, base_path: str) -> bool:
     """Whether `path` has the `/package.Service/Method` shape of a pass-through call."""
-    if base_path:
-        if not path.startswith(base_path + "/"):
-            return False
-        path = path[len(base_path) :]
-    return _PATH.fullmatch(path) is not None
+    inner = under_base_path(path, base_path)
+    return inner is not None and _PATH.fullmatch(inner) is not None
 
 
 def answer(
